@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+
+from loginguard.audit.events import EventType
+from loginguard.audit.models import AuditEvent
+from loginguard.lib import clock
+
+if TYPE_CHECKING:
+    from loginguard.tenancy.models import ClientAccount, Reseller
+    from loginguard.users.models import User
+
+
+def record(
+    *,
+    event_type: EventType,
+    subject: User | None = None,
+    actor: User | None = None,
+    account: ClientAccount | None = None,
+    reseller: Reseller | None = None,
+    ip: str | None = None,
+    user_agent: str = "",
+    extra: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Write one audit row. Call it inside the transaction that makes the change, so the
+    change and its record commit or roll back together (SPEC §9)."""
+    if subject is not None:
+        account = account or subject.account
+        reseller = reseller or subject.reseller or (
+            subject.account.reseller if subject.account is not None else None
+        )
+    with transaction.atomic():
+        return AuditEvent.objects.create(
+            event_type=event_type,
+            subject=subject,
+            actor=actor,
+            account=account,
+            reseller=reseller,
+            ip=ip or None,
+            user_agent=user_agent[:512],
+            extra=extra or {},
+            created_at=clock.now(),
+        )

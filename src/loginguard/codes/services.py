@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+import enum
+import hmac
+import re
+import secrets
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.db.models import F
+from django.utils.crypto import salted_hmac
+
+from loginguard.audit.events import EventType
+from loginguard.audit.services import record
+from loginguard.codes.models import CodePurpose, OneTimeCode
+from loginguard.lib import clock
+from loginguard.throttle import policies
+
+if TYPE_CHECKING:
+    from loginguard.users.models import User
+
+CODE_LIFETIME = timedelta(minutes=10)
+MAX_TRIES_PER_CODE = 5
+# ASCII digits only: "١٢٣٤٥٦" (Arabic-Indic) passes str.isdigit() but is not a code.
+CODE_FORMAT = re.compile(r"[0-9]{6}", re.ASCII)
+
+
+class Verdict(enum.Enum):
+    OK = "ok"
+    WRONG = "wrong"          # wrong or malformed; tries remain
+    EXPIRED = "expired"      # older than 10 minutes
+    USED_UP = "used_up"      # 5 wrong tries, already used, or replaced: ask for a new one
+    LOCKED = "locked"        # too many failures for this user: wait
+
+
+class QuotaError(Exception):
+    def __init__(self, wait_seconds: int, message: str) -> None:
+        super().__init__(message)
+        self.wait_seconds = wait_seconds
+
+
+def _digest(*, user_id: int, purpose: str, challenge: str, code: str) -> str:
+    return salted_hmac("loginguard.codes", f"{purpose}|{user_id}|{challenge}|{code}",
+                       algorithm="sha256").hexdigest()
+
+
+def _check_quota(user: User, *, cooldown: bool) -> None:
+    if cooldown:
+        last = OneTimeCode.objects.filter(user=user).values_list("created_at", flat=True).first()
+        if last is not None and clock.now() - last < policies.RESEND_COOLDOWN:
+            wait = policies.RESEND_COOLDOWN - (clock.now() - last)
+            raise QuotaError(int(wait.total_seconds()) + 1,
+                             "A code was sent less than a minute ago.")
+    if not policies.code_issue_allowed(user.pk):
+        raise QuotaError(3600, "Too many codes were requested in the last hour.")
+
+
+def code_issue(*, user: User, purpose: CodePurpose, challenge: str, cooldown: bool,
+               ip: str = "", user_agent: str = "") -> str:
+    """Create the one live code of this challenge (replacing any earlier one) and return
+    it for the caller's email. Raises ``QuotaError`` past 5 an hour or within the
+    60-second resend cooldown."""
+    _check_quota(user, cooldown=cooldown)
+    code = f"{secrets.randbelow(10**6):06d}"
+    now = clock.now()
+    with transaction.atomic():
+        OneTimeCode.objects.filter(challenge=challenge, used_at=None, revoked=False).update(
+            revoked=True)
+        OneTimeCode.objects.create(
+            user=user, purpose=purpose, challenge=challenge, created_at=now,
+            expires_at=now + CODE_LIFETIME,
+            code_hmac=_digest(user_id=user.pk, purpose=purpose, challenge=challenge, code=code),
+        )
+        policies.code_issued(user.pk)
+        record(event_type=EventType.CODE_SENT, subject=user, actor=user, ip=ip,
+               user_agent=user_agent, extra={"purpose": str(purpose)})
+    return code
+
+
+def code_verify(*, user: User, purpose: CodePurpose, challenge: str, submitted: object,
+                ip: str = "", user_agent: str = "") -> Verdict:
+    """Check a submitted code. Every non-OK answer counts toward the user's lock-out."""
+    if policies.code_lock_seconds(user.pk):
+        _count_failure(user, ip, user_agent)
+        return Verdict.LOCKED
+    text = "".join(str(submitted).split()) if isinstance(submitted, str) else ""
+    live = OneTimeCode.objects.filter(
+        user=user, purpose=purpose, challenge=challenge, used_at=None, revoked=False
+    ).first()
+    verdict = _judge(live, user, purpose, challenge, text)
+    if verdict is not Verdict.OK:
+        if live is not None and verdict is Verdict.WRONG:
+            OneTimeCode.objects.filter(pk=live.pk).update(attempts=F("attempts") + 1)
+        return _count_failure(user, ip, user_agent) or verdict
+    policies.code_succeeded(user.pk)
+    record(event_type=EventType.CODE_VERIFIED, subject=user, actor=user, ip=ip,
+           user_agent=user_agent, extra={"purpose": str(purpose)})
+    return Verdict.OK
+
+
+def _judge(live: OneTimeCode | None, user: User, purpose: str, challenge: str,
+           text: str) -> Verdict:
+    if live is None or live.attempts >= MAX_TRIES_PER_CODE:
+        return Verdict.USED_UP
+    if clock.now() > live.expires_at:
+        return Verdict.EXPIRED
+    expected = live.code_hmac
+    given = _digest(user_id=user.pk, purpose=purpose, challenge=challenge,
+                    code=text if CODE_FORMAT.fullmatch(text) else "-")
+    if not hmac.compare_digest(expected, given):
+        return Verdict.WRONG
+    # Single use under concurrency: only one request can flip used_at from NULL.
+    claimed = OneTimeCode.objects.filter(
+        pk=live.pk, used_at=None, revoked=False, attempts__lt=MAX_TRIES_PER_CODE
+    ).update(used_at=clock.now())
+    return Verdict.OK if claimed == 1 else Verdict.USED_UP
+
+
+def _count_failure(user: User, ip: str, user_agent: str) -> Verdict | None:
+    from loginguard.emails import kinds as emails
+
+    state = policies.code_failed(user.pk)
+    record(event_type=EventType.CODE_FAILED, subject=user, actor=user, ip=ip,
+           user_agent=user_agent, extra={"consecutive": state.count})
+    if state.count == policies.CODE_LOCK_FROM:
+        # SPEC §2.1: the password was right, so a lock-out here is a compromise signal.
+        with transaction.atomic():
+            record(event_type=EventType.CODE_LOCKED, subject=user, actor=user, ip=ip,
+                   user_agent=user_agent, extra={"locked_for": state.locked_for()})
+            emails.send_code_lockout(user=user, ip=ip, user_agent=user_agent)
+    return Verdict.LOCKED if state.locked_for() else None
+
+
+def codes_revoke_all(*, user: User) -> None:
+    OneTimeCode.objects.filter(user=user, used_at=None, revoked=False).update(revoked=True)

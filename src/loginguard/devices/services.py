@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+
+from loginguard.audit.events import EventType
+from loginguard.audit.services import record
+from loginguard.devices.cookie import hash_secret
+from loginguard.devices.fingerprint import Fingerprint, same_device
+from loginguard.devices.models import TrustedDevice
+from loginguard.emails import kinds as emails
+from loginguard.lib import clock
+from loginguard.tenancy.policy import ip_policy_for
+
+if TYPE_CHECKING:
+    from loginguard.users.models import User
+
+MAX_DEVICES = 20
+CODE_FRESHNESS = timedelta(days=30)
+
+
+def trusted_device_match(*, user: User, secret: str | None,
+                         current: Fingerprint) -> TrustedDevice | None:
+    """The user's trusted device for this browser secret *and* this IP/browser/OS under
+    the account's policy. A copied User-Agent and IP without the secret match nothing."""
+    if secret is None:
+        return None
+    policy = ip_policy_for(user)
+    candidates = TrustedDevice.objects.filter(user=user, secret_hash=hash_secret(secret))
+    for device in candidates:
+        if same_device(policy, device.fingerprint, current):
+            return device
+    return None
+
+
+def code_is_fresh(device: TrustedDevice) -> bool:
+    """SPEC §2.3: a trusted device skips the code until its last code is 30 days old."""
+    return clock.now() - device.last_code_at <= CODE_FRESHNESS
+
+
+def trusted_device_used(*, device: TrustedDevice, ip: str, user_agent: str,
+                        code_verified: bool) -> None:
+    # A sign-in that skipped the code must not refresh last_code_at, or trust would
+    # never expire.
+    now = clock.now()
+    device.last_used_at = now
+    fields = ["last_used_at"]
+    if code_verified:
+        device.last_code_at = now
+        fields.append("last_code_at")
+    with transaction.atomic():
+        device.save(update_fields=fields)
+        record(event_type=EventType.DEVICE_USED, subject=device.user, actor=device.user,
+               ip=ip, user_agent=user_agent,
+               extra={"device": device.name, "code": code_verified})
+
+
+def trusted_device_create(*, user: User, secret: str, name: str, current: Fingerprint,
+                          user_agent: str) -> TrustedDevice:
+    now = clock.now()
+    with transaction.atomic():
+        device = TrustedDevice.objects.create(
+            user=user, name=name, secret_hash=hash_secret(secret), ip=current.ip,
+            browser=current.browser, os=current.os, created_at=now, last_used_at=now,
+            last_code_at=now,
+        )
+        record(event_type=EventType.DEVICE_TRUSTED, subject=user, actor=user, ip=current.ip,
+               user_agent=user_agent, extra={"device": name, "browser": current.browser,
+                                             "os": current.os})
+        _evict_least_recently_used(user=user, ip=current.ip, user_agent=user_agent)
+        emails.send_new_trusted_device(user=user, device=device)
+    return device
+
+
+def _evict_least_recently_used(*, user: User, ip: str, user_agent: str) -> None:
+    surplus = TrustedDevice.objects.filter(user=user).order_by("-last_used_at", "-id")[MAX_DEVICES:]
+    for device in list(surplus):
+        device.delete()
+        record(event_type=EventType.DEVICE_EVICTED, subject=user, actor=user, ip=ip,
+               user_agent=user_agent, extra={"device": device.name})
+
+
+def trusted_devices_revoke_all(*, user: User, keep: TrustedDevice | None = None,
+                               reason: str) -> int:
+    """Password change/reset, email change, deactivation (SPEC §2.3). A change made by
+    the user keeps the device they made it from (``keep``)."""
+    devices = TrustedDevice.objects.filter(user=user)
+    if keep is not None:
+        devices = devices.exclude(pk=keep.pk)
+    count, _ = devices.delete()
+    if count:
+        record(event_type=EventType.DEVICE_REVOKED, subject=user,
+               extra={"count": count, "reason": reason})
+    return count

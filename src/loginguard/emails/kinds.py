@@ -1,0 +1,83 @@
+"""One function per kind of email (SPEC §7). Each renders its template triplet
+``emails/<kind>.subject.txt|.txt|.html`` and queues it; none sends directly."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils.http import urlsafe_base64_encode
+
+from loginguard.emails.queue import queue_email
+from loginguard.lib import clock
+from loginguard.lib.tokens import invitation_tokens, password_reset_tokens
+
+if TYPE_CHECKING:
+    from loginguard.devices.models import TrustedDevice
+    from loginguard.signin.request_info import RequestInfo
+    from loginguard.users.models import User
+
+
+def _local(when: datetime, tz_name: str) -> datetime:
+    try:
+        return when.astimezone(zoneinfo.ZoneInfo(tz_name))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return when
+
+
+def _context(user: User, **extra: Any) -> dict[str, Any]:
+    when = clock.now()
+    return {"user": user, "when_utc": when, "when_local": _local(when, user.time_zone),
+            "tz_name": user.time_zone, **extra}
+
+
+def _link(name: str, user: User, token: str) -> str:
+    uid = urlsafe_base64_encode(str(user.pk).encode())
+    return settings.BASE_URL + reverse(name, kwargs={"uidb64": uid, "token": token})
+
+
+def send_invitation(*, user: User, invited_by: User | None) -> None:
+    link = _link("invitation_accept", user, invitation_tokens.make_token(user))
+    queue_email(kind="invitation", to=user.email,
+                context=_context(user, link=link, invited_by=invited_by))
+
+
+def send_password_reset(*, user: User, ip: str) -> None:
+    link = _link("password_reset_confirm", user, password_reset_tokens.make_token(user))
+    queue_email(kind="password_reset", to=user.email, context=_context(user, link=link, ip=ip))
+
+
+def _device_context(user: User, info: RequestInfo, **extra: Any) -> dict[str, Any]:
+    fp = info.fingerprint
+    return _context(user, ip=fp.ip, browser=fp.browser, os=fp.os, **extra)
+
+
+def send_verification_code(*, user: User, code: str, info: RequestInfo) -> None:
+    queue_email(kind="verification_code", to=user.email,
+                context=_device_context(user, info, code=code))
+
+
+def send_untrusted_login(*, user: User, info: RequestInfo) -> None:
+    # Always sent: SPEC §3 says this alert cannot be turned off.
+    queue_email(kind="untrusted_login", to=user.email, context=_device_context(user, info))
+
+
+def send_new_trusted_device(*, user: User, device: TrustedDevice) -> None:
+    queue_email(kind="new_trusted_device", to=user.email, context=_context(
+        user, device=device, ip=device.ip, browser=device.browser, os=device.os))
+
+
+def send_code_lockout(*, user: User, ip: str, user_agent: str) -> None:
+    from loginguard.devices.fingerprint import families
+
+    browser, os = families(user_agent)
+    queue_email(kind="code_lockout", to=user.email,
+                context=_context(user, ip=ip, browser=browser, os=os))
+
+
+def send_password_changed(*, user: User, ip: str, how: str) -> None:
+    queue_email(kind="password_changed", to=user.email,
+                context=_context(user, ip=ip, how=how))

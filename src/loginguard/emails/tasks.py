@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.utils import timezone
+from django_tasks import task
+
+from loginguard.emails.models import EmailStatus, OutgoingEmail
+
+logger = logging.getLogger(__name__)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff: base, 2×base, 4×base … capped at one hour."""
+    seconds = settings.EMAIL_RETRY_BASE_SECONDS * (2 ** max(attempts - 1, 0))
+    return timedelta(seconds=min(seconds, 3600))
+
+
+@task(queue_name="email")
+def deliver_email(email_id: int) -> str:
+    # Claim the row with a conditional update: if two task rows ever point at one email
+    # (a duplicate enqueue), only one of them sends it.
+    claimed = OutgoingEmail.objects.filter(pk=email_id, status=EmailStatus.QUEUED).update(
+        status=EmailStatus.SENDING
+    )
+    if not claimed:
+        return "skipped"
+    email = OutgoingEmail.objects.get(pk=email_id)
+    message = EmailMultiAlternatives(
+        subject=email.subject, body=email.body_text, to=[email.to],
+        from_email=settings.DEFAULT_FROM_EMAIL,
+    )
+    message.attach_alternative(email.body_html, "text/html")
+    try:
+        message.send(fail_silently=False)
+    except Exception as exc:  # SMTP errors come in many classes (socket, smtplib, ssl).
+        return _record_failure(email, exc)
+    email.status = EmailStatus.SENT
+    email.attempts += 1
+    email.sent_at = timezone.now()
+    email.last_error = ""
+    email.save(update_fields=["status", "attempts", "sent_at", "last_error"])
+    return "sent"
+
+
+def _record_failure(email: OutgoingEmail, exc: Exception) -> str:
+    email.attempts += 1
+    email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    if email.attempts >= settings.EMAIL_MAX_ATTEMPTS:
+        email.status = EmailStatus.FAILED
+        email.save(update_fields=["status", "attempts", "last_error"])
+        logger.error("email %s to %s failed for good: %s", email.pk, email.to, email.last_error)
+        return "failed"
+    email.status = EmailStatus.QUEUED
+    email.save(update_fields=["status", "attempts", "last_error"])
+    delay = retry_delay(email.attempts)
+    deliver_email.using(queue_name="email", run_after=timezone.now() + delay).enqueue(email.pk)
+    logger.warning("email %s to %s failed (attempt %s), retrying in %ss: %s",
+                   email.pk, email.to, email.attempts, int(delay.total_seconds()),
+                   email.last_error)
+    return "retry"

@@ -1,0 +1,211 @@
+"""The one settings module. Every value an operator may change comes from the
+environment (SPEC §8) through the strict parsers in ``lib.env``; a bad value stops
+start-up with a message naming the variable."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+import warnings
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from loginguard.lib.env import Env
+
+env = Env()
+
+BASE_DIR = Path(__file__).resolve().parent
+VAR_DIR = Path(env.str("LOGINGUARD_VAR_DIR") or Path.cwd() / "var")
+
+DEBUG = env.bool("DEBUG", False)
+TESTING = "pytest" in sys.modules
+
+_secret = env.str("SECRET_KEY")
+if _secret is None:
+    if not DEBUG and not TESTING:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Production (DEBUG off) refuses to start without it: "
+            "generate one with  python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
+        )
+    # Development only: a per-process key means sessions don't survive a restart.
+    warnings.warn("SECRET_KEY is not set; using a random key for this process.", stacklevel=1)
+    _secret = secrets.token_urlsafe(50)
+elif len(_secret) < 32:
+    raise ImproperlyConfigured("SECRET_KEY is too short: use at least 32 random characters.")
+SECRET_KEY: str = _secret
+
+BASE_URL = env.url("BASE_URL", "http://127.0.0.1:8000", schemes=("http", "https"))
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+TRUSTED_PROXIES = env.networks("TRUSTED_PROXIES")
+SECURE_COOKIES = env.bool("SECURE_COOKIES", True)
+REDIS_URL = env.raw("REDIS_URL")
+if REDIS_URL is not None:
+    REDIS_URL = env.url("REDIS_URL", "", schemes=("redis", "rediss", "unix"))
+
+# Demo mode: `make run` points this at the Maildir its local SMTP sink writes to, which
+# mounts /dev/mailbox/. Unset in production, where the route does not exist at all.
+DEV_MAILBOX_DIR = env.str("DEV_MAILBOX_DIR")
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_tasks",
+    "django_tasks_db",
+    "loginguard.web",
+    "loginguard.tenancy",
+    "loginguard.users",
+    "loginguard.audit",
+    "loginguard.emails",
+    "loginguard.throttle",
+    "loginguard.codes",
+    "loginguard.devices",
+    "loginguard.signin",
+    "loginguard.ops",
+]
+
+MIDDLEWARE = [
+    "loginguard.signin.middleware.HealthCheckMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "loginguard.web.middleware.ContentSecurityPolicyMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "loginguard.signin.middleware.SessionBindingMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "loginguard.urls"
+WSGI_APPLICATION = "loginguard.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env.database("DATABASE_URL", f"sqlite:///{VAR_DIR / 'loginguard.sqlite3'}"),
+}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # WAL + a busy timeout let the web server and the worker share one SQLite file.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = 60
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": REDIS_URL}}
+else:
+    # Nothing security-relevant is cached: throttles and sessions live in the database.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+AUTH_USER_MODEL = "users.User"
+AUTHENTICATION_BACKENDS = ["loginguard.signin.backend.LoginguardBackend"]
+LOGIN_URL = "/login/"
+
+# SPEC §9: Argon2id with m=19 MiB, t=2, p=1 first; PBKDF2 still verifies (and upgrades).
+PASSWORD_HASHERS = [
+    "loginguard.users.hashers.LoginguardArgon2Hasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 12}},
+    {"NAME": "loginguard.users.validators.MaximumLengthValidator",
+     "OPTIONS": {"max_length": 1024}},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+     "OPTIONS": {"user_attributes": ("username", "first_name", "last_name", "email")}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "loginguard.users.validators.TenantNameValidator"},
+]
+
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_NAME = "lg_session"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+SESSION_COOKIE_AGE = 12 * 3600  # the server enforces idle/absolute limits itself
+# Reset and invitation links carry their own lifetimes (lib/tokens.py); this is the cap.
+PASSWORD_RESET_TIMEOUT = 72 * 3600
+CSRF_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_NAME = "lg_csrf"
+CSRF_TRUSTED_ORIGINS = [BASE_URL]
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SECURE_HSTS_SECONDS = 31536000 if SECURE_COOKIES else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_COOKIES
+# The proxy (if any) terminates TLS; it must set X-Forwarded-Proto for HTTPS to be seen.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXIES else None
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'; object-src 'none'"
+)
+
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = env.str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", 25, min_value=1)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", "") or ""
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", "") or ""
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = 20
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", "loginguard <no-reply@localhost>")
+# Failed deliveries are retried with exponential backoff, then recorded as failed.
+EMAIL_MAX_ATTEMPTS = 8
+EMAIL_RETRY_BASE_SECONDS = 15
+
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default", "email"],
+    }
+}
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "INFO"},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

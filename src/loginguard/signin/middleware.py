@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+
+from loginguard.audit.events import EventType
+from loginguard.signin.request_info import RequestInfo
+from loginguard.signin.sessions import binding_violation, session_end
+from loginguard.tenancy.policy import ip_policy_for
+
+MESSAGES = {
+    "fingerprint_changed": (
+        "You were signed out because your IP address, browser or operating system changed "
+        "since you signed in. Sign in again; you can save this new location as a trusted "
+        "device."),
+    "idle": "You were signed out after 60 minutes without activity. Sign in again.",
+    "expired": "Your session reached its 12-hour limit. Sign in again.",
+    "invalid": "Your session could not be verified. Sign in again.",
+}
+EVENTS = {"fingerprint_changed": EventType.SESSION_FINGERPRINT_CHANGED}
+
+
+class SessionBindingMiddleware:
+    """Ends a signed-in session whose device changed, that sat idle 60 minutes, or that
+    is 12 hours old, on the server, whatever the cookie says (SPEC §2.4)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            reason = binding_violation(request, ip_policy_for(request.user))  # type: ignore[arg-type]
+            if reason is not None:
+                session_end(request, event=EVENTS.get(reason, EventType.SESSION_EXPIRED),
+                            info=RequestInfo.of(request), reason=reason)
+                messages.warning(request, MESSAGES[reason])
+                return redirect("login")
+        return self.get_response(request)
+
+
+class HealthCheckMiddleware:
+    """Answers /healthz before sessions, hosts or the database are touched: load
+    balancers poll it constantly and it must stay cheap."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path == "/healthz" and request.method in ("GET", "HEAD"):
+            return HttpResponse("ok", content_type="text/plain")
+        return self.get_response(request)

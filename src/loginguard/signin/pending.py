@@ -1,0 +1,63 @@
+"""The pending login: the only thing a session holds between the password step and
+sign-in (SPEC §2 step 4). Ids and timestamps, never the password or a model object."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.sessions.backends.base import SessionBase
+
+from loginguard.devices.fingerprint import Fingerprint
+from loginguard.lib import clock
+
+SESSION_KEY = "lg_pending"
+LIFETIME = timedelta(minutes=10)
+
+STAGE_CODE = "code"
+STAGE_TRUST = "trust"
+
+
+@dataclass
+class PendingLogin:
+    user_id: int
+    challenge: str
+    started_at: str
+    fingerprint: dict[str, str]
+    stage: str = STAGE_CODE
+    # Set when the code was needed only because a trusted device's code was stale.
+    device_id: int | None = None
+
+    @classmethod
+    def begin(cls, *, user_id: int, fp: Fingerprint, device_id: int | None) -> PendingLogin:
+        return cls(user_id=user_id, challenge=secrets.token_urlsafe(24),
+                   started_at=clock.now().isoformat(), fingerprint=fp.as_dict(),
+                   device_id=device_id)
+
+    @property
+    def expired(self) -> bool:
+        return clock.now() - datetime.fromisoformat(self.started_at) > LIFETIME
+
+    def save(self, session: SessionBase) -> None:
+        session[SESSION_KEY] = asdict(self)
+
+    @classmethod
+    def load(cls, session: SessionBase) -> PendingLogin | None:
+        """The session's pending login, or None when absent, malformed or expired."""
+        data: Any = session.get(SESSION_KEY)
+        if not isinstance(data, dict):
+            return None
+        try:
+            pending = cls(**data)
+        except TypeError:
+            return None
+        if pending.expired:
+            session.pop(SESSION_KEY, None)
+            return None
+        return pending
+
+    @staticmethod
+    def clear(session: SessionBase) -> None:
+        session.pop(SESSION_KEY, None)

@@ -1,0 +1,150 @@
+"""The sign-in stages of SPEC §2 as services: password -> code -> trust prompt.
+Views call these; the JSON API will call the same ones."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from django.contrib.auth.hashers import check_password, make_password
+from django.db import transaction
+
+from loginguard.audit.events import EventType
+from loginguard.audit.services import record
+from loginguard.codes.models import CodePurpose
+from loginguard.codes.services import QuotaError, Verdict, code_issue, code_verify
+from loginguard.devices import services as devices
+from loginguard.devices.models import TrustedDevice
+from loginguard.emails import kinds as emails
+from loginguard.signin.backend import LoginguardBackend
+from loginguard.signin.pending import PendingLogin
+from loginguard.signin.request_info import RequestInfo
+from loginguard.throttle import policies
+from loginguard.users.models import User, username_key
+
+MAX_PASSWORD = 1024
+GENERIC_ERROR = ("That username and password don't match, or this user can't sign in. "
+                 "Check both and try again, or reset your password.")
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    # Verifying this for unknown users makes them cost one Argon2 like real ones.
+    return make_password("loginguard-dummy-password-for-timing")
+
+
+@dataclass(frozen=True)
+class PasswordResult:
+    user: User | None = None
+    error: str | None = None
+
+
+def password_check(*, username: object, password: object, info: RequestInfo) -> PasswordResult:
+    """Stage 1. Unknown user, wrong password, inactive user and suspended account get the
+    same answer after the same work (one Argon2 verify)."""
+    name = username if isinstance(username, str) else ""
+    secret = password if isinstance(password, str) else ""
+    key = username_key(name.strip()[:150])
+    if policies.password_ip_exhausted(info.ip):
+        return _throttled(key, info, "Too many failed sign-ins from your network. "
+                                     "Wait a minute, then try again.")
+    wait = policies.password_lock_seconds(key)
+    if wait:
+        return _throttled(key, info, f"Too many failed attempts for this username. "
+                                     f"Wait {_duration(wait)}, then try again.")
+    user = User.objects.select_related("account", "reseller").filter(username_key=key).first() \
+        if key else None
+    if user is None or not secret or len(secret) > MAX_PASSWORD:
+        check_password(secret[:MAX_PASSWORD], _dummy_hash())
+        ok = False
+    else:
+        ok = user.check_password(secret)
+    if ok and user is not None and LoginguardBackend().user_can_authenticate(user):
+        policies.password_succeeded(key)
+        return PasswordResult(user=user)
+    policies.password_failed(key, info.ip)
+    record(event_type=EventType.LOGIN_FAILED, subject=user, ip=info.ip,
+           user_agent=info.user_agent,
+           extra={"username": name[:150], "reason": _reason(user, ok)})
+    return PasswordResult(error=GENERIC_ERROR)
+
+
+def _reason(user: User | None, ok: bool) -> str:
+    if user is None:
+        return "unknown_user"
+    return "inactive" if ok else "wrong_password"
+
+
+def _throttled(key: str, info: RequestInfo, message: str) -> PasswordResult:
+    record(event_type=EventType.LOGIN_THROTTLED, ip=info.ip, user_agent=info.user_agent,
+           extra={"username_key": key})
+    return PasswordResult(error=message)
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} seconds"
+    return f"{(seconds + 59) // 60} minutes"
+
+
+@dataclass(frozen=True)
+class Next:
+    """Where a stage sends the browser: sign in now (``device``), or ask for the code."""
+
+    signed_in_with: TrustedDevice | None = None
+    pending: PendingLogin | None = None
+    quota_error: str | None = None
+
+
+def after_password(*, user: User, info: RequestInfo) -> Next:
+    """Stage 2 entry (SPEC §2.3): a trusted device whose last code is under 30 days old
+    skips the code; everything else gets a fresh code by email."""
+    device = devices.trusted_device_match(user=user, secret=info.device_secret,
+                                          current=info.fingerprint)
+    if device is not None and devices.code_is_fresh(device):
+        devices.trusted_device_used(device=device, ip=info.ip, user_agent=info.user_agent,
+                                    code_verified=False)
+        return Next(signed_in_with=device)
+    pending = PendingLogin.begin(user_id=user.pk, fp=info.fingerprint,
+                                 device_id=device.pk if device else None)
+    return Next(pending=pending, quota_error=send_code(user=user, pending=pending, info=info,
+                                                      cooldown=False))
+
+
+def send_code(*, user: User, pending: PendingLogin, info: RequestInfo,
+              cooldown: bool) -> str | None:
+    """Issue and email a code for this pending login; an error message on quota."""
+    try:
+        with transaction.atomic():
+            code = code_issue(user=user, purpose=CodePurpose.LOGIN, challenge=pending.challenge,
+                              cooldown=cooldown, ip=info.ip, user_agent=info.user_agent)
+            emails.send_verification_code(user=user, code=code, info=info)
+    except QuotaError as exc:
+        return f"{exc} Wait {_duration(exc.wait_seconds)} before asking for another code."
+    return None
+
+
+def code_step(*, user: User, pending: PendingLogin, submitted: object,
+              info: RequestInfo) -> Verdict:
+    return code_verify(user=user, purpose=CodePurpose.LOGIN, challenge=pending.challenge,
+                       submitted=submitted, ip=info.ip, user_agent=info.user_agent)
+
+
+def stale_device(*, user: User, pending: PendingLogin) -> TrustedDevice | None:
+    """The already-trusted device that needed a code only because its code was stale."""
+    if pending.device_id is None:
+        return None
+    return TrustedDevice.objects.filter(pk=pending.device_id, user=user).first()
+
+
+def trust_declined(*, user: User, info: RequestInfo) -> None:
+    """Stage 3, "No": the help page's alert goes out on every such sign-in."""
+    with transaction.atomic():
+        record(event_type=EventType.UNTRUSTED_LOGIN, subject=user, actor=user, ip=info.ip,
+               user_agent=info.user_agent)
+        emails.send_untrusted_login(user=user, info=info)
+
+
+def trust_accepted(*, user: User, name: str, secret: str, info: RequestInfo) -> TrustedDevice:
+    return devices.trusted_device_create(user=user, secret=secret, name=name,
+                                         current=info.fingerprint, user_agent=info.user_agent)

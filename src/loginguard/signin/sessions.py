@@ -1,0 +1,100 @@
+"""Signed-in sessions: start (the last stage of sign-in), list and end them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.contrib.auth import login, logout
+from django.db import transaction
+from django.http import HttpRequest
+
+from loginguard.audit.events import EventType
+from loginguard.audit.services import record
+from loginguard.devices.fingerprint import Fingerprint
+from loginguard.lib import clock
+from loginguard.signin.models import UserSession
+from loginguard.signin.pending import PendingLogin
+from loginguard.signin.request_info import RequestInfo
+
+if TYPE_CHECKING:
+    from loginguard.users.models import User
+
+BACKEND = "loginguard.signin.backend.LoginguardBackend"
+IDLE_TIMEOUT = timedelta(minutes=60)
+ABSOLUTE_LIFETIME = timedelta(hours=12)
+SEEN_RESOLUTION = timedelta(seconds=60)  # write "last seen" at most once a minute
+
+FP_KEY, STARTED_KEY, SEEN_KEY = "lg_fp", "lg_started", "lg_seen"
+
+
+def session_start(request: HttpRequest, *, user: User, info: RequestInfo, method: str) -> None:
+    """The one place a browser becomes signed in (``django.contrib.auth.login``, which
+    rotates the session key)."""
+    now = clock.now()
+    PendingLogin.clear(request.session)
+    login(request, user, backend=BACKEND)
+    request.session[FP_KEY] = info.fingerprint.as_dict()
+    request.session[STARTED_KEY] = request.session[SEEN_KEY] = now.isoformat()
+    request.session.save()
+    with transaction.atomic():
+        UserSession.objects.create(
+            session_key=request.session.session_key, user=user, ip=info.ip,
+            browser=info.fingerprint.browser, os=info.fingerprint.os,
+            created_at=now, last_seen_at=now)
+        record(event_type=EventType.LOGIN_SUCCEEDED, subject=user, actor=user, ip=info.ip,
+               user_agent=info.user_agent, extra={"method": method})
+
+
+def session_end(request: HttpRequest, *, event: EventType, info: RequestInfo,
+                reason: str = "") -> None:
+    """Sign this browser out (also drops any pending login: the session is flushed)."""
+    user = request.user if request.user.is_authenticated else None
+    key = request.session.session_key
+    with transaction.atomic():
+        if key:
+            UserSession.objects.filter(session_key=key).delete()
+        if user is not None:
+            record(event_type=event, subject=user, actor=user,  # type: ignore[arg-type]
+                   ip=info.ip, user_agent=info.user_agent, extra={"reason": reason} if reason else {})
+    logout(request)
+
+
+def sessions_end_all(*, user: User, keep_session_key: str | None = None) -> int:
+    """End every signed-in session of the user but ``keep_session_key``, in every process:
+    deleting the stored session makes its cookie anonymous on the next request."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    rows = UserSession.objects.filter(user=user)
+    if keep_session_key:
+        rows = rows.exclude(session_key=keep_session_key)
+    keys = list(rows.values_list("session_key", flat=True))
+    for key in keys:
+        store(session_key=key).delete()
+    rows.delete()
+    return len(keys)
+
+
+def binding_violation(request: HttpRequest, policy: str) -> str | None:
+    """Why this signed-in session must end now, or None (SPEC §2.4)."""
+    from loginguard.devices.fingerprint import fingerprint, same_device
+
+    session = request.session
+    now = clock.now()
+    try:
+        started = datetime.fromisoformat(session[STARTED_KEY])
+        seen = datetime.fromisoformat(session[SEEN_KEY])
+    except (KeyError, TypeError, ValueError):
+        return "invalid"
+    bound = Fingerprint.from_dict(session.get(FP_KEY))
+    if now - started > ABSOLUTE_LIFETIME:
+        return "expired"
+    if now - seen > IDLE_TIMEOUT:
+        return "idle"
+    if bound is None or not same_device(policy, bound, fingerprint(request)):
+        return "fingerprint_changed"
+    if now - seen > SEEN_RESOLUTION:
+        session[SEEN_KEY] = now.isoformat()
+        UserSession.objects.filter(session_key=session.session_key).update(last_seen_at=now)
+    return None

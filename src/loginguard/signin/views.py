@@ -1,0 +1,179 @@
+"""Thin edges for the three sign-in stages (SPEC §2, field names of §10)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_http_methods, require_POST
+
+from loginguard.audit.events import EventType
+from loginguard.codes.services import Verdict
+from loginguard.devices.cookie import new_secret, set_secret
+from loginguard.signin import services
+from loginguard.signin.forms import PasswordForm, TrustForm
+from loginguard.signin.pending import STAGE_CODE, STAGE_TRUST, PendingLogin
+from loginguard.signin.request_info import RequestInfo
+from loginguard.signin.sessions import session_end, session_start
+from loginguard.users.models import User
+
+CODE_MESSAGES = {
+    Verdict.WRONG: "That code is not right. Check the latest email and type its 6 digits.",
+    Verdict.EXPIRED: "That code has expired (codes last 10 minutes). Use “Resend code” "
+                     "to get a new one.",
+    Verdict.USED_UP: "That code can no longer be used. Use “Resend code” to get a new one.",
+    Verdict.LOCKED: "Too many wrong codes. The code step is locked for a while; try again "
+                    "later. If this wasn't you, change your password.",
+}
+
+
+def _pending(request: HttpRequest, stage: str) -> tuple[PendingLogin, User] | None:
+    pending = PendingLogin.load(request.session)
+    if pending is None or pending.stage != stage:
+        return None
+    user = User.objects.select_related("account", "reseller").filter(
+        pk=pending.user_id, is_active=True).first()
+    return (pending, user) if user is not None else None
+
+
+def _restart(request: HttpRequest) -> HttpResponseRedirect:
+    PendingLogin.clear(request.session)
+    messages.info(request, "Your sign-in took longer than 10 minutes or was interrupted. "
+                           "Sign in again.")
+    return redirect("login")
+
+
+@never_cache
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = PasswordForm(request.POST if request.method == "POST" else None)
+    error = None
+    if request.method == "POST":
+        info = RequestInfo.of(request)
+        result = services.password_check(username=request.POST.get("username"),
+                                         password=request.POST.get("password"), info=info)
+        if result.user is not None:
+            return _after_password(request, result.user, info)
+        error = result.error
+        form = PasswordForm()  # nothing echoed: every failure renders the same bytes
+    return render(request, "signin/login.html", {"form": form, "error": error},
+                  status=200)
+
+
+def _after_password(request: HttpRequest, user: User, info: RequestInfo) -> HttpResponse:
+    request.session.cycle_key()  # a pre-set session id must not carry into sign-in
+    step = services.after_password(user=user, info=info)
+    if step.signed_in_with is not None:
+        session_start(request, user=user, info=info, method="trusted_device")
+        return redirect("home")
+    assert step.pending is not None
+    step.pending.save(request.session)
+    if step.quota_error:
+        messages.error(request, step.quota_error)
+    return redirect("login_verify")
+
+
+@never_cache
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def verify_view(request: HttpRequest) -> HttpResponse:
+    found = _pending(request, STAGE_CODE)
+    if found is None:
+        return _restart(request)
+    pending, user = found
+    error = None
+    if request.method == "POST":
+        info = RequestInfo.of(request)
+        verdict = services.code_step(user=user, pending=pending,
+                                     submitted=request.POST.get("code"), info=info)
+        if verdict is Verdict.OK:
+            return _after_code(request, pending, user, info)
+        error = CODE_MESSAGES[verdict]
+    return render(request, "signin/verify.html", {
+        "masked_email": mask_email(user.email), "error": error}, status=200)
+
+
+def _after_code(request: HttpRequest, pending: PendingLogin, user: User,
+                info: RequestInfo) -> HttpResponse:
+    device = services.stale_device(user=user, pending=pending)
+    if device is not None:
+        services.devices.trusted_device_used(device=device, ip=info.ip,
+                                             user_agent=info.user_agent, code_verified=True)
+        session_start(request, user=user, info=info, method="code+trusted_device")
+        return redirect("home")
+    pending.stage = STAGE_TRUST
+    pending.save(request.session)
+    return redirect("login_trust")
+
+
+@never_cache
+@csrf_protect
+@require_POST
+def resend_view(request: HttpRequest) -> HttpResponse:
+    found = _pending(request, STAGE_CODE)
+    if found is None:
+        return _restart(request)
+    pending, user = found
+    error = services.send_code(user=user, pending=pending, info=RequestInfo.of(request),
+                               cooldown=True)
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, "A new code is on its way. Earlier codes no longer work.")
+    return redirect("login_verify")
+
+
+@never_cache
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def trust_view(request: HttpRequest) -> HttpResponse:
+    found = _pending(request, STAGE_TRUST)
+    if found is None:
+        return _restart(request)
+    pending, user = found
+    info = RequestInfo.of(request)
+    form = TrustForm(request.POST if request.method == "POST" else None,
+                     initial={"trust": "no", "device_name": info.fingerprint.label})
+    if request.method == "POST" and form.is_valid():
+        if form.cleaned_data["trust"] == "no":
+            services.trust_declined(user=user, info=info)
+            session_start(request, user=user, info=info, method="code")
+            return redirect("home")
+        secret = info.device_secret or new_secret()
+        services.trust_accepted(user=user, name=form.cleaned_data["device_name"],
+                                secret=secret, info=info)
+        session_start(request, user=user, info=info, method="code")
+        response = redirect("home")
+        if secret != info.device_secret:
+            set_secret(response, secret)
+        messages.success(request, f"“{form.cleaned_data['device_name']}” is now a trusted "
+                                  "device.")
+        return response
+    return render(request, "signin/trust.html", {"form": form}, status=200)
+
+
+@csrf_protect
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    was_signed_in = request.user.is_authenticated
+    session_end(request, event=EventType.SESSION_ENDED, info=RequestInfo.of(request))
+    if was_signed_in:
+        messages.success(request, "You have been logged out.")
+    return redirect("login")
+
+
+def mask_email(email: str) -> str:
+    """SPEC §2: the page never shows the address in full. "alice@acme.example" ->
+    "a••••@a••••.example"."""
+    local, _, domain = email.partition("@")
+    host, dot, tld = domain.rpartition(".")
+    host = host or tld
+    tld = tld if dot else ""
+    def hide(part: str) -> str:
+        return (part[:1] + "•" * max(len(part) - 1, 3)) if part else "•••"
+    return f"{hide(local)}@{hide(host)}{dot}{tld}"

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import unicodedata
+from typing import Any, ClassVar
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.db import models
+from django.db.models import Q
+
+
+def username_key(username: str) -> str:
+    """SPEC §1: usernames compare case-insensitively after NFKC normalisation."""
+    return unicodedata.normalize("NFKC", username).casefold()
+
+
+class UserKind(models.TextChoices):
+    CLIENT = "client", "Client user"
+    RESELLER = "reseller", "Reseller user"
+
+
+class UserManager(BaseUserManager["User"]):
+    def get_by_natural_key(self, username: str | None) -> User:
+        return self.get(username_key=username_key(username or ""))
+
+    def create_user(self, username: str, email: str, password: str | None = None,
+                    **fields: Any) -> User:
+        user = self.model(username=username, email=self.normalize_email(email), **fields)
+        user.set_password(password) if password else user.set_unusable_password()
+        user.full_clean(exclude=["password"])
+        user.save(using=self._db)
+        return user
+
+
+class User(AbstractBaseUser):
+    username = models.CharField(max_length=150, unique=True)
+    # The normalised form, unique: "Alice", "ALICE" and "Ａｌｉｃｅ" are one user.
+    username_key = models.CharField(max_length=150, unique=True, editable=False)
+    email = models.EmailField(max_length=254)
+    first_name = models.CharField(max_length=150, blank=True)
+    last_name = models.CharField(max_length=150, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    time_zone = models.CharField(max_length=64, default="UTC")
+    kind = models.CharField(max_length=10, choices=UserKind.choices)
+    account = models.ForeignKey(
+        "tenancy.ClientAccount", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="users",
+    )
+    reseller = models.ForeignKey(
+        "tenancy.Reseller", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="users",
+    )
+    is_client_admin = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(auto_now_add=True)
+
+    objects: ClassVar[UserManager] = UserManager()
+
+    USERNAME_FIELD = "username"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["email"]
+
+    class Meta:
+        ordering = ["username_key"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(kind="client", account__isnull=False, reseller__isnull=True)
+                    | Q(kind="reseller", reseller__isnull=False, account__isnull=True)
+                ),
+                name="user_kind_matches_tenant",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_client_admin=False) | Q(kind="client"),
+                name="user_admin_flag_only_on_client_users",
+            ),
+        ]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.username = unicodedata.normalize("NFKC", self.username)
+        self.username_key = username_key(self.username)
+        super().save(*args, **kwargs)
+
+    def __str__(self) -> str:
+        return self.username
+
+    @property
+    def is_reseller_user(self) -> bool:
+        return self.kind == UserKind.RESELLER
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()

@@ -1,0 +1,53 @@
+"""Forgot password (SPEC §2.7) and invitation acceptance (§5): both set a password from
+an emailed single-use link, and neither ever signs anybody in."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from loginguard.audit.events import EventType
+from loginguard.audit.services import record
+from loginguard.codes.services import codes_revoke_all
+from loginguard.devices.services import trusted_devices_revoke_all
+from loginguard.emails import kinds as emails
+from loginguard.signin.sessions import sessions_end_all
+from loginguard.throttle import policies
+from loginguard.users.models import User
+
+
+def password_reset_request(*, email: str, ip: str, user_agent: str) -> None:
+    """Queue a reset link to every active user with this address. The caller shows the
+    same answer whatever happens here, so the page reveals nothing about accounts."""
+    email = email.strip()[:254]
+    if not email or not policies.reset_request_allowed(email, ip):
+        return
+    with transaction.atomic():
+        for user in User.objects.filter(email__iexact=email, is_active=True):
+            if not user.has_usable_password():
+                continue  # invited, never set a password: the invitation is the way in
+            record(event_type=EventType.PASSWORD_RESET_REQUESTED, subject=user, ip=ip,
+                   user_agent=user_agent)
+            emails.send_password_reset(user=user, ip=ip)
+
+
+def password_reset_complete(*, user: User, password: str, ip: str, user_agent: str) -> None:
+    """Set the new password; end every session, revoke trusted devices and pending codes,
+    and tell the user. The user then signs in normally, code included."""
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        sessions_end_all(user=user)
+        trusted_devices_revoke_all(user=user, reason="password_reset")
+        codes_revoke_all(user=user)
+        policies.password_succeeded(user.username_key)
+        record(event_type=EventType.PASSWORD_RESET_COMPLETED, subject=user, ip=ip,
+               user_agent=user_agent)
+        emails.send_password_changed(user=user, ip=ip, how="reset with an emailed link")
+
+
+def invitation_accept(*, user: User, password: str, ip: str, user_agent: str) -> None:
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        record(event_type=EventType.PASSWORD_CHANGED, subject=user, actor=user, ip=ip,
+               user_agent=user_agent, extra={"via": "invitation"})

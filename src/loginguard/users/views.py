@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.contrib.auth.forms import SetPasswordForm
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.encoding import force_str
+from django.utils.http import urlsafe_base64_decode
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_http_methods
+
+from loginguard.lib.tokens import ExpiringTokenGenerator, invitation_tokens, password_reset_tokens
+from loginguard.signin.request_info import RequestInfo
+from loginguard.users import passwords
+from loginguard.users.forms import ResetRequestForm
+from loginguard.users.models import User
+
+
+@never_cache
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def password_reset_request(request: HttpRequest) -> HttpResponse:
+    form = ResetRequestForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        info = RequestInfo.of(request)
+        passwords.password_reset_request(email=form.cleaned_data["email"], ip=info.ip,
+                                         user_agent=info.user_agent)
+        return render(request, "users/password_reset_sent.html")
+    return render(request, "users/password_reset.html", {"form": form})
+
+
+def _user_from_link(uidb64: str, token: str, tokens: ExpiringTokenGenerator) -> User | None:
+    try:
+        pk = int(force_str(urlsafe_base64_decode(uidb64[:32])))
+    except (ValueError, TypeError, OverflowError, UnicodeDecodeError):
+        return None
+    user = User.objects.select_related("account", "reseller").filter(pk=pk, is_active=True).first()
+    return user if user is not None and tokens.check_token(user, token) else None
+
+
+def _set_password_page(request: HttpRequest, uidb64: str, token: str, *,
+                       tokens: ExpiringTokenGenerator, template: str,
+                       apply: Callable[..., None], done: str) -> HttpResponse:
+    user = _user_from_link(uidb64, token, tokens)
+    if user is None:
+        return render(request, "users/link_invalid.html", status=400)
+    form = SetPasswordForm(user, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        info = RequestInfo.of(request)
+        apply(user=user, password=form.cleaned_data["new_password1"], ip=info.ip,
+              user_agent=info.user_agent)
+        messages.success(request, done)
+        return redirect("login")
+    return render(request, template, {"form": form, "target": user})
+
+
+@never_cache
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def password_reset_confirm(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    return _set_password_page(
+        request, uidb64, token, tokens=password_reset_tokens,
+        template="users/password_reset_confirm.html", apply=passwords.password_reset_complete,
+        done="Your new password is set and your other sessions were signed out. Log in with "
+             "it; we will email you a code.")
+
+
+@never_cache
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def invitation_accept(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    return _set_password_page(
+        request, uidb64, token, tokens=invitation_tokens,
+        template="users/invitation_accept.html", apply=passwords.invitation_accept,
+        done="Your password is set. Log in with it; we will email you a code.")
