@@ -28,7 +28,7 @@ lint: install
 	$(BIN)/ruff check src tests bench
 
 typecheck: install
-	$(BIN)/mypy
+	DEBUG=true PYTHONWARNINGS=ignore $(BIN)/mypy
 
 browser:
 	@bash scripts/ensure-chromium.sh

@@ -16,12 +16,12 @@ from loginguard.lib.env import Env
 env = Env()
 
 BASE_DIR = Path(__file__).resolve().parent
-VAR_DIR = Path(env.str("LOGINGUARD_VAR_DIR") or Path.cwd() / "var")
+VAR_DIR = Path(env.text("LOGINGUARD_VAR_DIR") or Path.cwd() / "var")
 
-DEBUG = env.bool("DEBUG", False)
+DEBUG = env.flag("DEBUG", False)
 TESTING = "pytest" in sys.modules
 
-_secret = env.str("SECRET_KEY")
+_secret = env.text("SECRET_KEY")
 if _secret is None:
     if not DEBUG and not TESTING:
         raise ImproperlyConfigured(
@@ -29,23 +29,25 @@ if _secret is None:
             "generate one with  python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
         )
     # Development only: a per-process key means sessions don't survive a restart.
-    warnings.warn("SECRET_KEY is not set; using a random key for this process.", stacklevel=1)
+    if not TESTING:
+        warnings.warn("SECRET_KEY is not set; using a random key for this process.",
+                      stacklevel=1)
     _secret = secrets.token_urlsafe(50)
 elif len(_secret) < 32:
     raise ImproperlyConfigured("SECRET_KEY is too short: use at least 32 random characters.")
 SECRET_KEY: str = _secret
 
 BASE_URL = env.url("BASE_URL", "http://127.0.0.1:8000", schemes=("http", "https"))
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+ALLOWED_HOSTS = env.csv("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 TRUSTED_PROXIES = env.networks("TRUSTED_PROXIES")
-SECURE_COOKIES = env.bool("SECURE_COOKIES", True)
+SECURE_COOKIES = env.flag("SECURE_COOKIES", True)
 REDIS_URL = env.raw("REDIS_URL")
 if REDIS_URL is not None:
     REDIS_URL = env.url("REDIS_URL", "", schemes=("redis", "rediss", "unix"))
 
 # Demo mode: `make run` points this at the Maildir its local SMTP sink writes to, which
 # mounts /dev/mailbox/. Unset in production, where the route does not exist at all.
-DEV_MAILBOX_DIR = env.str("DEV_MAILBOX_DIR")
+DEV_MAILBOX_DIR = env.text("DEV_MAILBOX_DIR")
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -169,13 +171,13 @@ CONTENT_SECURITY_POLICY = (
 )
 
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-EMAIL_HOST = env.str("EMAIL_HOST", "localhost")
-EMAIL_PORT = env.int("EMAIL_PORT", 25, min_value=1)
-EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", "") or ""
-EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", "") or ""
-EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", False)
+EMAIL_HOST = env.text("EMAIL_HOST", "localhost")
+EMAIL_PORT = env.number("EMAIL_PORT", 25, min_value=1)
+EMAIL_HOST_USER = env.text("EMAIL_HOST_USER", "") or ""
+EMAIL_HOST_PASSWORD = env.text("EMAIL_HOST_PASSWORD", "") or ""
+EMAIL_USE_TLS = env.flag("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = 20
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", "loginguard <no-reply@localhost>")
+DEFAULT_FROM_EMAIL = env.text("DEFAULT_FROM_EMAIL", "loginguard <no-reply@localhost>")
 # Failed deliveries are retried with exponential backoff, then recorded as failed.
 EMAIL_MAX_ATTEMPTS = 8
 EMAIL_RETRY_BASE_SECONDS = 15
@@ -194,6 +196,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from django.conf import settings
 from django.urls import URLPattern, URLResolver, path
 
 from loginguard.signin import views as signin
@@ -20,10 +19,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("password/reset/<str:uidb64>/<str:token>/", users.password_reset_confirm,
          name="password_reset_confirm"),
     path("invite/<str:uidb64>/<str:token>/", users.invitation_accept, name="invitation_accept"),
+    # Demo mode only: both views answer 404 unless DEV_MAILBOX_DIR is set.
+    path("dev/mailbox/", mailbox.mailbox_list, name="mailbox"),
+    path("dev/mailbox/<str:key>/", mailbox.mailbox_detail, name="mailbox_detail"),
 ]
-
-if settings.DEV_MAILBOX_DIR:
-    urlpatterns += [
-        path("dev/mailbox/", mailbox.mailbox_list, name="mailbox"),
-        path("dev/mailbox/<str:key>/", mailbox.mailbox_detail, name="mailbox_detail"),
-    ]

@@ -36,7 +36,7 @@ def _context(user: User, **extra: Any) -> dict[str, Any]:
 
 def _link(name: str, user: User, token: str) -> str:
     uid = urlsafe_base64_encode(str(user.pk).encode())
-    return settings.BASE_URL + reverse(name, kwargs={"uidb64": uid, "token": token})
+    return str(settings.BASE_URL) + reverse(name, kwargs={"uidb64": uid, "token": token})
 
 
 def send_invitation(*, user: User, invited_by: User | None) -> None:

@@ -28,11 +28,11 @@ class Env:
             return None
         return value.strip()
 
-    def str(self, name: str, default: str | None = None) -> str | None:
+    def text(self, name: str, default: str | None = None) -> str | None:
         value = self.raw(name)
         return default if value is None else value
 
-    def bool(self, name: str, default: bool) -> bool:
+    def flag(self, name: str, default: bool) -> bool:
         value = self.raw(name)
         if value is None:
             return default
@@ -45,7 +45,8 @@ class Env:
             f"{name}={value!r} is not a boolean: use one of true/false, 1/0, yes/no, on/off."
         )
 
-    def int(self, name: str, default: int, *, min_value: int = 0, max_value: int = 65535) -> int:
+    def number(self, name: str, default: int, *, min_value: int = 0,
+               max_value: int = 65535) -> int:
         value = self.raw(name)
         if value is None:
             return default
@@ -59,7 +60,7 @@ class Env:
             )
         return number
 
-    def list(self, name: str, default: list[str]) -> list[str]:
+    def csv(self, name: str, default: list[str]) -> list[str]:
         value = self.raw(name)
         if value is None:
             return default
@@ -67,7 +68,7 @@ class Env:
 
     def networks(self, name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         result = []
-        for item in self.list(name, []):
+        for item in self.csv(name, []):
             try:
                 result.append(ipaddress.ip_network(item, strict=False))
             except ValueError:

@@ -32,7 +32,7 @@ class SessionBindingMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.user.is_authenticated:
-            reason = binding_violation(request, ip_policy_for(request.user))  # type: ignore[arg-type]
+            reason = binding_violation(request, ip_policy_for(request.user))
             if reason is not None:
                 session_end(request, event=EVENTS.get(reason, EventType.SESSION_EXPIRED),
                             info=RequestInfo.of(request), reason=reason)

@@ -39,9 +39,11 @@ def session_start(request: HttpRequest, *, user: User, info: RequestInfo, method
     request.session[FP_KEY] = info.fingerprint.as_dict()
     request.session[STARTED_KEY] = request.session[SEEN_KEY] = now.isoformat()
     request.session.save()
+    key = request.session.session_key
+    assert key is not None  # save() just created it
     with transaction.atomic():
         UserSession.objects.create(
-            session_key=request.session.session_key, user=user, ip=info.ip,
+            session_key=key, user=user, ip=info.ip,
             browser=info.fingerprint.browser, os=info.fingerprint.os,
             created_at=now, last_seen_at=now)
         record(event_type=EventType.LOGIN_SUCCEEDED, subject=user, actor=user, ip=info.ip,
@@ -57,8 +59,9 @@ def session_end(request: HttpRequest, *, event: EventType, info: RequestInfo,
         if key:
             UserSession.objects.filter(session_key=key).delete()
         if user is not None:
-            record(event_type=event, subject=user, actor=user,  # type: ignore[arg-type]
-                   ip=info.ip, user_agent=info.user_agent, extra={"reason": reason} if reason else {})
+            record(event_type=event, subject=user, actor=user,
+                   ip=info.ip, user_agent=info.user_agent,
+                   extra={"reason": reason} if reason else {})
     logout(request)
 
 

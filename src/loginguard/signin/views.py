@@ -135,7 +135,7 @@ def trust_view(request: HttpRequest) -> HttpResponse:
     found = _pending(request, STAGE_TRUST)
     if found is None:
         return _restart(request)
-    pending, user = found
+    _, user = found
     info = RequestInfo.of(request)
     form = TrustForm(request.POST if request.method == "POST" else None,
                      initial={"trust": "no", "device_name": info.fingerprint.label})

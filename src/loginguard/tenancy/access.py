@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from django.db.models import QuerySet
 from django.http import Http404
 
+from loginguard.lib.ids import parse_id
 from loginguard.tenancy.models import ClientAccount, Connection
 
 if TYPE_CHECKING:
@@ -19,23 +20,26 @@ if TYPE_CHECKING:
 def accounts_for(actor: User) -> QuerySet[ClientAccount]:
     """Client accounts the actor may open: their own, or, for a reseller user, those of
     their reseller they are connected to."""
-    if actor.kind == "client":
+    if actor.account_id is not None:
         return ClientAccount.objects.filter(pk=actor.account_id, is_active=True)
+    if actor.reseller_id is None:
+        return ClientAccount.objects.none()
     return ClientAccount.objects.filter(
         reseller_id=actor.reseller_id, connections__user=actor, is_active=True
     )
 
 
-def access_account_by_id(actor: User, account_id: int | str) -> ClientAccount:
-    try:
-        return accounts_for(actor).get(pk=int(account_id))
-    except (ValueError, TypeError, ClientAccount.DoesNotExist):
-        raise Http404 from None
+def access_account_by_id(actor: User, account_id: object) -> ClientAccount:
+    pk = parse_id(account_id)
+    account = accounts_for(actor).filter(pk=pk).first() if pk else None
+    if account is None:
+        raise Http404
+    return account
 
 
 def reseller_accounts(actor: User) -> QuerySet[ClientAccount]:
     """Every client account of the actor's reseller (the gateway's list)."""
-    if actor.kind != "reseller":
+    if actor.reseller_id is None:
         return ClientAccount.objects.none()
     return ClientAccount.objects.filter(reseller_id=actor.reseller_id)
 
@@ -44,20 +48,19 @@ def can_administer(actor: User, account: ClientAccount) -> bool:
     """Client admins of the account, and reseller users connected to it."""
     if actor.kind == "client":
         return actor.is_client_admin and actor.account_id == account.pk
-    return Connection.objects.filter(
-        user=actor, account=account, account__reseller_id=actor.reseller_id
-    ).exists()
+    if actor.reseller_id is None or account.reseller_id != actor.reseller_id:
+        return False
+    return Connection.objects.filter(user=actor, account=account).exists()
 
 
-def access_user_by_id(actor: User, user_id: int | str) -> User:
+def access_user_by_id(actor: User, user_id: object) -> User:
     """A user record the actor may open: themselves, or a user of an account they
     administer. Client users see only themselves."""
     from loginguard.users.models import User
 
-    try:
-        pk = int(user_id)
-    except (ValueError, TypeError):
-        raise Http404 from None
+    pk = parse_id(user_id)
+    if pk is None:
+        raise Http404
     if pk == actor.pk:
         return actor
     try:

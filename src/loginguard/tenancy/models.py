@@ -59,3 +59,6 @@ class Connection(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "account"], name="connection_unique"),
         ]
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} -> account {self.account_id}"

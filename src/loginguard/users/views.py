@@ -12,6 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
+from loginguard.lib.ids import parse_id
 from loginguard.lib.tokens import ExpiringTokenGenerator, invitation_tokens, password_reset_tokens
 from loginguard.signin.request_info import RequestInfo
 from loginguard.users import passwords
@@ -34,8 +35,10 @@ def password_reset_request(request: HttpRequest) -> HttpResponse:
 
 def _user_from_link(uidb64: str, token: str, tokens: ExpiringTokenGenerator) -> User | None:
     try:
-        pk = int(force_str(urlsafe_base64_decode(uidb64[:32])))
+        pk = parse_id(force_str(urlsafe_base64_decode(uidb64[:32])))
     except (ValueError, TypeError, OverflowError, UnicodeDecodeError):
+        return None
+    if pk is None:
         return None
     user = User.objects.select_related("account", "reseller").filter(pk=pk, is_active=True).first()
     return user if user is not None and tokens.check_token(user, token) else None

@@ -22,7 +22,7 @@ class Command(BaseCommand):
             raise CommandError("Refusing to load demo users with public passwords outside "
                                "demo mode (DEV_MAILBOX_DIR unset). Use --force if you mean it.")
         users = load_demo()
-        self.stdout.write("Demo users (sign in at %s/login/):" % settings.BASE_URL)
+        self.stdout.write(f"Demo users (sign in at {settings.BASE_URL}/login/):")
         for demo in users:
             where = demo.account or f"{demo.reseller} (gateway)"
             password = demo.password or "— invited: see the mailbox"

@@ -14,7 +14,7 @@ class MaildirHandler:
     def __init__(self, path: Path) -> None:
         self.box = mailbox.Maildir(path, create=True)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.box.add(envelope.original_content or envelope.content)
         return "250 Message accepted for delivery"
 

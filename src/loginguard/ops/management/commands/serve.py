@@ -48,7 +48,7 @@ class Command(BaseCommand):
             "max_requests_jitter": 2000,
         }
 
-        class LoginguardServer(BaseApplication):  # type: ignore[misc]
+        class LoginguardServer(BaseApplication):
             def load_config(self) -> None:
                 for key, value in config.items():
                     self.cfg.set(key, value)

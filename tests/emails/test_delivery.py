@@ -1,0 +1,132 @@
+"""Queued email through a real SMTP server (aiosmtpd on a free port)."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from email import message_from_bytes
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.db import transaction
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from loginguard.emails.models import EmailStatus, OutgoingEmail
+from loginguard.emails.queue import queue_email
+from loginguard.tenancy.services import account_create
+from loginguard.users.models import User
+from loginguard.users.services import user_create
+from tests.conftest import deliver
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def smtp(settings: Any) -> Iterator[tuple[Sink, int]]:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = free_port()
+    settings.EMAIL_TIMEOUT = 5
+    yield Sink(), settings.EMAIL_PORT
+
+
+@pytest.fixture
+def user(db: None) -> User:
+    return user_create(username="erin", email="erin@example.com",
+                       account=account_create(name="Acme"))
+
+
+def start(sink: Sink, port: int) -> Controller:
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    return controller
+
+
+def test_invitation_is_delivered_by_smtp_as_text_and_html(smtp: tuple[Sink, int],
+                                                          user: User) -> None:
+    sink, port = smtp
+    controller = start(sink, port)
+    try:
+        from loginguard.users.services import user_invite
+
+        user_invite(user=user)
+        deliver()
+    finally:
+        controller.stop()
+    [message] = sink.messages
+    assert message["To"] == "erin@example.com"
+    types = [part.get_content_type() for part in message.walk()]
+    assert "text/plain" in types and "text/html" in types
+    assert OutgoingEmail.objects.get().status == EmailStatus.SENT
+
+
+def test_smtp_down_then_back_delivers_exactly_once(smtp: tuple[Sink, int], user: User) -> None:
+    sink, port = smtp
+    queue_email(kind="invitation", to=user.email, context={"user": user, "link": "x"})
+    deliver()  # nothing listens on the port
+    email = OutgoingEmail.objects.get()
+    assert email.status == EmailStatus.QUEUED and email.attempts == 1
+    assert "ConnectionRefusedError" in email.last_error
+    retry = DBTaskResult.objects.ready()
+    assert not retry.exists()  # the retry waits for its backoff
+    DBTaskResult.objects.filter(status="READY").update(run_after=timezone.now())  # time passes
+    controller = start(sink, port)
+    try:
+        deliver()
+        deliver()  # a second worker pass finds nothing more to send
+    finally:
+        controller.stop()
+    email.refresh_from_db()
+    assert email.status == EmailStatus.SENT and email.attempts == 2
+    assert len(sink.messages) == 1
+
+
+def test_message_that_keeps_failing_is_recorded_as_failed(smtp: tuple[Sink, int], user: User,
+                                                          settings: Any) -> None:
+    settings.EMAIL_MAX_ATTEMPTS = 3
+    settings.EMAIL_RETRY_BASE_SECONDS = 0
+    queue_email(kind="invitation", to=user.email, context={"user": user, "link": "x"})
+    deliver()
+    email = OutgoingEmail.objects.get()
+    assert email.status == EmailStatus.FAILED and email.attempts == 3
+    assert email.last_error
+    assert not DBTaskResult.objects.ready().exists()
+
+
+def test_retries_back_off_exponentially(settings: Any) -> None:
+    from loginguard.emails.tasks import retry_delay
+
+    settings.EMAIL_RETRY_BASE_SECONDS = 15
+    assert [retry_delay(n).total_seconds() for n in (1, 2, 3, 4)] == [15, 30, 60, 120]
+    assert retry_delay(20).total_seconds() == 3600
+
+
+def test_rolled_back_change_sends_nothing(user: User) -> None:
+    with pytest.raises(RuntimeError), transaction.atomic():
+        queue_email(kind="invitation", to=user.email, context={"user": user, "link": "x"})
+        raise RuntimeError("the change failed")
+    assert deliver() == []
+    assert not OutgoingEmail.objects.exists()
+
+
+def test_a_duplicate_task_does_not_send_twice(user: User) -> None:
+    from loginguard.emails.tasks import deliver_email
+
+    email = queue_email(kind="invitation", to=user.email, context={"user": user, "link": "x"})
+    deliver_email.using(queue_name="email").enqueue(email.pk)
+    assert len(deliver()) == 1

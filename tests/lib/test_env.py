@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from loginguard.lib.env import Env
+
+
+@pytest.mark.parametrize(("name", "value", "call"), [
+    ("EMAIL_PORT", "abc", lambda e: e.number("EMAIL_PORT", 25)),
+    ("EMAIL_PORT", "70000", lambda e: e.number("EMAIL_PORT", 25)),
+    ("DEBUG", "maybe", lambda e: e.flag("DEBUG", False)),
+    ("TRUSTED_PROXIES", "10.0.0.0/8,not-an-ip", lambda e: e.networks("TRUSTED_PROXIES")),
+    ("DATABASE_URL", "mysql://x@y/z", lambda e: e.database("DATABASE_URL", "sqlite:///x")),
+    ("DATABASE_URL", "postgres://host:5432", lambda e: e.database("DATABASE_URL", "sqlite:///x")),
+    ("DATABASE_URL", "postgres://h:notaport/db", lambda e: e.database("DATABASE_URL", "x")),
+    ("BASE_URL", "example.com", lambda e: e.url("BASE_URL", "", schemes=("http", "https"))),
+])
+def test_bad_value_names_the_variable(name: str, value: str, call: object) -> None:
+    with pytest.raises(ImproperlyConfigured, match=name):
+        call(Env({name: value}))  # type: ignore[operator]
+
+
+def test_good_values_parse() -> None:
+    env = Env({"DEBUG": "true", "EMAIL_PORT": "2525", "TRUSTED_PROXIES": "10.0.0.0/8, ::1",
+               "DATABASE_URL": "postgres://u:p@db.internal:5433/lg"})
+    assert env.flag("DEBUG", False) is True
+    assert env.number("EMAIL_PORT", 25) == 2525
+    assert [str(n) for n in env.networks("TRUSTED_PROXIES")] == ["10.0.0.0/8", "::1/128"]
+    db = env.database("DATABASE_URL", "sqlite:///x")
+    assert (db["ENGINE"], db["HOST"], db["PORT"], db["NAME"]) == (
+        "django.db.backends.postgresql", "db.internal", 5433, "lg")
+
+
+def test_unset_and_empty_values_take_the_default() -> None:
+    env = Env({"DEBUG": "", "EMAIL_PORT": "  "})
+    assert env.flag("DEBUG", True) is True
+    assert env.number("EMAIL_PORT", 25) == 25
+
+
+def _start(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items()
+             if k not in {"SECRET_KEY", "DEBUG", "EMAIL_PORT", "DJANGO_SETTINGS_MODULE"}}
+    return subprocess.run([sys.executable, "-m", "loginguard.cli", "check"],
+                          env={**clean, **env}, capture_output=True, text=True, timeout=60)
+
+
+def test_production_refuses_to_start_without_secret_key() -> None:
+    result = _start({"DEBUG": "false"})
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_environment_stops_start_up_with_one_clear_line() -> None:
+    result = _start({"SECRET_KEY": "x" * 50, "EMAIL_PORT": "abc"})
+    assert result.returncode != 0
+    assert "EMAIL_PORT='abc' is not a whole number" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_good_environment_starts() -> None:
+    result = _start({"SECRET_KEY": "x" * 50})
+    assert result.returncode == 0, result.stderr
