@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.core import mail
@@ -75,10 +76,16 @@ def personas(db: None) -> Personas:
 
 
 def deliver() -> list[mail.EmailMessage]:
-    """Run the real queue worker until the queue is empty; return everything sent."""
-    Worker(queue_names=["*"], interval=0, batch=True, backend_name="default",
-           startup_delay=False, max_tasks=None, worker_id="pytest",
-           excluded_queue_names=[]).run()
+    """Run the real queue worker until the queue is empty; return everything sent.
+
+    The worker runs inside the test's transaction, where Django's close_old_connections()
+    would close the connection (autocommit is off) and lose the test's data on
+    PostgreSQL; so only that call is disabled here."""
+    worker = Worker(queue_names=["*"], interval=0, batch=True, backend_name="default",
+                    startup_delay=False, max_tasks=None, worker_id="pytest",
+                    excluded_queue_names=[])
+    with mock.patch("django_tasks_db.management.commands.db_worker.close_old_connections"):
+        worker.run()
     return list(mail.outbox)
 
 
