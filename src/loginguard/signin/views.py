@@ -55,8 +55,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
     error = None
     if request.method == "POST":
         info = RequestInfo.of(request)
-        result = services.password_check(username=request.POST.get("username"),
-                                         password=request.POST.get("password"), info=info)
+        result = services.password_check(username=single(request, "username"),
+                                         password=single(request, "password"), info=info)
         if result.user is not None:
             return _after_password(request, result.user, info)
         error = result.error
@@ -90,7 +90,7 @@ def verify_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         info = RequestInfo.of(request)
         verdict = services.code_step(user=user, pending=pending,
-                                     submitted=request.POST.get("code"), info=info)
+                                     submitted=single(request, "code"), info=info)
         if verdict is Verdict.OK:
             return _after_code(request, pending, user, info)
         error = CODE_MESSAGES[verdict]
@@ -165,6 +165,13 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     if was_signed_in:
         messages.success(request, "You have been logged out.")
     return redirect("login")
+
+
+def single(request: HttpRequest, field: str) -> str | None:
+    """A form value given exactly once; a repeated field is malformed input, never
+    "take the last one"."""
+    values = request.POST.getlist(field)
+    return values[0] if len(values) == 1 else None
 
 
 def mask_email(email: str) -> str:

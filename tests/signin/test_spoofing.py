@@ -1,0 +1,110 @@
+"""SPEC §2.2: the fingerprint narrows a device secret; it never grants trust alone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from loginguard.devices.cookie import COOKIE_NAME
+from loginguard.devices.models import TrustedDevice
+from tests.conftest import CHROME_WINDOWS, FIREFOX_LINUX, Personas, Visitor, last_code
+
+
+@pytest.fixture
+def trusted(personas: Personas) -> Visitor:
+    """Bob's own browser, trusted from his home IP."""
+    home = Visitor()
+    home.sign_in(personas.member, trust="yes", name="Home")
+    home.post("/logout/")
+    return home
+
+
+def asks_for_code(response: Any) -> bool:
+    return response.headers.get("Location") == "/login/verify/"
+
+
+def test_victims_user_agent_and_ip_without_the_cookie_need_the_code(
+        personas: Personas, trusted: Visitor) -> None:
+    attacker = Visitor(ip=trusted.ip, user_agent=CHROME_WINDOWS)
+    assert asks_for_code(attacker.password("bob"))
+
+
+def test_forwarded_for_from_an_untrusted_peer_is_ignored(personas: Personas,
+                                                         trusted: Visitor) -> None:
+    attacker = Visitor(ip="192.0.2.66")
+    attacker.client.cookies[COOKIE_NAME] = trusted.client.cookies[COOKIE_NAME].value
+    response = attacker.post("/login/", {"username": "bob", "password": "correct-horse-battery-staple-9"},
+                             HTTP_X_FORWARDED_FOR=trusted.ip)
+    assert asks_for_code(response)
+
+
+def test_one_users_cookie_gives_another_user_nothing(personas: Personas,
+                                                     trusted: Visitor) -> None:
+    # Same browser (cookie shared), but alice never trusted it.
+    assert asks_for_code(trusted.password("alice"))
+
+
+def test_a_shared_browser_can_be_trusted_by_several_users(personas: Personas,
+                                                          trusted: Visitor) -> None:
+    secret = trusted.client.cookies[COOKIE_NAME].value
+    trusted.sign_in(personas.admin, trust="yes", name="Shared PC")
+    assert trusted.client.cookies[COOKIE_NAME].value == secret  # one secret per browser
+    trusted.post("/logout/")
+    assert trusted.password("alice").headers["Location"] == "/"
+    trusted.post("/logout/")
+    assert trusted.password("bob").headers["Location"] == "/"
+
+
+def test_right_cookie_from_another_ip_under_exact_needs_code_and_offers_prompt(
+        personas: Personas, trusted: Visitor) -> None:
+    trusted.ip = "198.51.100.24"  # same /24, different address
+    assert asks_for_code(trusted.password("bob"))
+    assert trusted.code(last_code("bob@acme.example")).headers["Location"] == "/login/trust/"
+
+
+@pytest.mark.parametrize(("policy", "new_ip", "needs_code"), [
+    ("network", "198.51.100.200", False),   # same /24
+    ("network", "198.51.101.23", True),     # next /24
+    ("off", "203.0.113.9", False),
+    ("exact", "198.51.100.23", False),      # unchanged
+])
+def test_ip_policy_of_the_account(personas: Personas, trusted: Visitor, policy: str,
+                                  new_ip: str, needs_code: bool) -> None:
+    personas.account.ip_match = policy
+    personas.account.save()
+    trusted.ip = new_ip
+    assert asks_for_code(trusted.password("bob")) is needs_code
+
+
+@pytest.mark.parametrize("policy", ["exact", "network", "off"])
+def test_a_different_browser_or_os_is_a_different_device(personas: Personas, trusted: Visitor,
+                                                         policy: str) -> None:
+    personas.account.ip_match = policy
+    personas.account.save()
+    trusted.client.defaults["HTTP_USER_AGENT"] = FIREFOX_LINUX
+    assert asks_for_code(trusted.password("bob"))
+
+
+def test_ipv6_network_policy_matches_the_same_64(personas: Personas) -> None:
+    personas.account.ip_match = "network"
+    personas.account.save()
+    browser = Visitor(ip="2001:db8:1:2::10")
+    browser.sign_in(personas.member, trust="yes", name="v6")
+    browser.post("/logout/")
+    browser.ip = "2001:db8:1:2:ffff::1"
+    assert browser.password("bob").headers["Location"] == "/"
+    browser.post("/logout/")
+    browser.ip = "2001:db8:1:3::10"
+    assert asks_for_code(browser.password("bob"))
+
+
+@pytest.mark.parametrize("cookie", ["", "short", "x" * 43 + "!", "A" * 5000, "../../etc"])
+def test_a_malformed_device_cookie_is_ignored(personas: Personas, cookie: str) -> None:
+    browser = Visitor()
+    browser.client.cookies[COOKIE_NAME] = cookie
+    assert asks_for_code(browser.password("bob"))
+    browser.code(last_code("bob@acme.example"))
+    browser.trust("yes", "New")
+    assert browser.client.cookies[COOKIE_NAME].value != cookie
+    assert TrustedDevice.objects.count() == 1
