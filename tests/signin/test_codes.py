@@ -177,3 +177,18 @@ def test_lock_expires_and_the_real_user_gets_in(personas: Personas, visitor: Vis
     visitor.password("bob")
     assert visitor.code(last_code("bob@acme.example")).headers["Location"] == "/login/trust/"
     assert failures(personas.member.pk) == 0
+
+
+def test_a_code_read_by_two_requests_is_claimed_by_only_one(personas: Personas,
+                                                            visitor: Visitor) -> None:
+    """The deterministic half of the race test: a request that read the live code just
+    before another used it must not succeed too (conditional UPDATE ... used_at IS NULL)."""
+    from loginguard.codes import services
+
+    visitor.password("bob")
+    code = last_code("bob@acme.example")
+    pending = visitor.client.session["lg_pending"]
+    stale = OneTimeCode.objects.get()  # what a concurrent request had read
+    assert visitor.code(code).headers["Location"] == "/login/trust/"
+    verdict = services._judge(stale, personas.member, "login", pending["challenge"], code)
+    assert verdict is services.Verdict.USED_UP

@@ -8,7 +8,7 @@ import pytest
 
 from loginguard.devices.cookie import COOKIE_NAME
 from loginguard.devices.models import TrustedDevice
-from tests.conftest import CHROME_WINDOWS, FIREFOX_LINUX, Personas, Visitor, last_code
+from tests.conftest import CHROME_WINDOWS, FIREFOX_LINUX, PASSWORD, Personas, Visitor, last_code
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def test_forwarded_for_from_an_untrusted_peer_is_ignored(personas: Personas,
                                                          trusted: Visitor) -> None:
     attacker = Visitor(ip="192.0.2.66")
     attacker.client.cookies[COOKIE_NAME] = trusted.client.cookies[COOKIE_NAME].value
-    response = attacker.post("/login/", {"username": "bob", "password": "correct-horse-battery-staple-9"},
+    response = attacker.post("/login/", {"username": "bob", "password": PASSWORD},
                              HTTP_X_FORWARDED_FOR=trusted.ip)
     assert asks_for_code(response)
 

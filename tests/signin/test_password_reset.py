@@ -1,0 +1,110 @@
+"""SPEC §2.7 forgot password."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from loginguard.codes.models import OneTimeCode
+from loginguard.devices.models import TrustedDevice
+from loginguard.lib import clock
+from loginguard.signin.models import UserSession
+from tests.conftest import Personas, Visitor, deliver, emails_to, last_code
+
+NEW = "a-brand-new-passphrase-77"
+
+
+def reset_link(address: str) -> str:
+    [message] = [m for m in emails_to(address) if "Reset" in m.subject]
+    match = re.search(r"http://[^\s]+/password/reset/[^\s]+/", str(message.body))
+    assert match, message.body
+    return match.group(0).replace("http://127.0.0.1:8000", "")
+
+
+def page(response: object) -> bytes:
+    return re.sub(rb'value="[^"]+"', b"", response.content)  # type: ignore[attr-defined]
+
+
+def test_same_answer_whether_or_not_the_address_exists(personas: Personas) -> None:
+    known = Visitor().post("/password/reset/", {"email": "bob@acme.example"})
+    unknown = Visitor().post("/password/reset/", {"email": "nobody@acme.example"})
+    assert known.status_code == unknown.status_code == 200
+    assert page(known) == page(unknown)
+    assert len(deliver()) == 1
+
+
+@pytest.mark.parametrize("email", ["", "not-an-email", "a" * 300 + "@x.example", "\x00@x"])
+def test_bad_addresses_get_a_clear_error_and_send_nothing(personas: Personas, email: str) -> None:
+    response = Visitor().post("/password/reset/", {"email": email})
+    assert response.status_code == 200 and b"Type a valid email address" in response.content
+    assert deliver() == []
+
+
+def test_reset_ends_sessions_devices_codes_and_never_signs_in(personas: Personas) -> None:
+    bob = personas.member
+    laptop = Visitor()
+    laptop.sign_in(bob, trust="yes", name="Laptop")
+    pending = Visitor(ip="192.0.2.9")
+    pending.password("bob")
+    Visitor().post("/password/reset/", {"email": bob.email})
+    link = reset_link(bob.email)
+    browser = Visitor()
+    assert browser.get(link).status_code == 200
+    response = browser.post(link, {"new_password1": NEW, "new_password2": NEW})
+    assert response.headers["Location"] == "/login/"
+    assert browser.signed_in_as() is None
+    assert laptop.signed_in_as() is None
+    assert not UserSession.objects.exists() and not TrustedDevice.objects.exists()
+    assert not OneTimeCode.objects.filter(used_at=None, revoked=False).exists()
+    assert any("password was changed" in m.subject for m in emails_to(bob.email))
+    # The trusted laptop now needs the code, with the new password.
+    laptop.post("/logout/")
+    assert laptop.password("bob", NEW).headers["Location"] == "/login/verify/"
+    assert laptop.code(last_code(bob.email)).headers["Location"] == "/login/trust/"
+
+
+def test_link_works_once(personas: Personas) -> None:
+    Visitor().post("/password/reset/", {"email": "bob@acme.example"})
+    link = reset_link("bob@acme.example")
+    Visitor().post(link, {"new_password1": NEW, "new_password2": NEW})
+    again = Visitor().post(link, {"new_password1": NEW + "x", "new_password2": NEW + "x"})
+    assert again.status_code == 400 and b"no longer works" in again.content
+
+
+def test_link_expires_after_an_hour(personas: Personas) -> None:
+    Visitor().post("/password/reset/", {"email": "bob@acme.example"})
+    link = reset_link("bob@acme.example")
+    clock.advance(timedelta(hours=1, seconds=1))
+    assert Visitor().get(link).status_code == 400
+
+
+@pytest.mark.parametrize("link", ["/password/reset/xx/yy/", "/password/reset/MQ/1-abc/",
+                                  "/password/reset/" + "A" * 500 + "/" + "b" * 500 + "/"])
+def test_forged_links_are_rejected(personas: Personas, link: str) -> None:
+    assert Visitor().get(link).status_code == 400
+
+
+def test_new_password_must_pass_the_policy(personas: Personas) -> None:
+    Visitor().post("/password/reset/", {"email": "bob@acme.example"})
+    link = reset_link("bob@acme.example")
+    response = Visitor().post(link, {"new_password1": "short", "new_password2": "short"})
+    assert response.status_code == 200 and b"too short" in response.content
+    personas.member.refresh_from_db()
+    assert personas.member.check_password("correct-horse-battery-staple-9")
+
+
+def test_links_come_from_base_url_not_the_host_header(personas: Personas,
+                                                      settings: object) -> None:
+    Visitor().post("/password/reset/", {"email": "bob@acme.example"},
+                   HTTP_HOST="localhost:9999")
+    [message] = deliver()
+    assert "localhost:9999" not in str(message.body)
+    assert "http://127.0.0.1:8000/password/reset/" in str(message.body)
+
+
+def test_reset_requests_are_rate_limited_per_address(personas: Personas) -> None:
+    for _ in range(7):
+        Visitor().post("/password/reset/", {"email": "bob@acme.example"})
+    assert len(deliver()) == 5

@@ -1,0 +1,103 @@
+"""Concurrency (SPEC §2.1): real threads, each with its own database connection, against
+PostgreSQL, where requests truly run at once."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection, connections
+
+from loginguard.codes.models import OneTimeCode
+from loginguard.signin.models import UserSession
+from loginguard.throttle import counters
+from loginguard.users.models import User
+from tests.conftest import PASSWORD, Visitor, last_code
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    # SQLite runs one writer at a time, so it cannot show a race; CI runs this file on
+    # PostgreSQL (the second `make test` in .ci/run).
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL"),
+]
+
+
+def in_parallel(n: int, action: Callable[[], Any]) -> list[Any]:
+    barrier = threading.Barrier(n)
+    results: list[Any] = [None] * n
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait()
+            results[i] = action()
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    # Switch threads every microsecond so the requests really interleave; at the default
+    # 5 ms the GIL would run most of each request alone.
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(old)
+    return results
+
+
+def pending_bob() -> tuple[Visitor, str]:
+    from loginguard.tenancy.services import account_create
+    from loginguard.users.services import user_create
+
+    user_create(username="bob", email="bob@acme.example", password=PASSWORD,
+                account=account_create(name="Acme"))
+    visitor = Visitor()
+    visitor.password("bob")
+    return visitor, last_code("bob@acme.example")
+
+
+def clone(visitor: Visitor) -> Visitor:
+    twin = Visitor(ip=visitor.ip)
+    for key, morsel in visitor.client.cookies.items():
+        twin.client.cookies[key] = morsel.value
+    return twin
+
+
+def test_same_valid_code_twenty_times_at_once_signs_in_once() -> None:
+    visitor, code = pending_bob()
+    twins = [clone(visitor) for _ in range(20)]
+    it = iter(twins)
+    lock = threading.Lock()
+
+    def submit() -> int:
+        with lock:
+            twin = next(it)
+        return int(twin.code(code).status_code)
+
+    statuses = in_parallel(20, submit)
+    assert sorted(statuses) == [200] * 19 + [302]  # one passes, 19 see a used code
+    assert OneTimeCode.objects.filter(used_at__isnull=False).count() == 1
+    assert visitor.trust("no").headers["Location"] == "/"
+    assert UserSession.objects.count() == 1
+
+
+def test_twenty_wrong_codes_at_once_are_all_counted() -> None:
+    visitor, code = pending_bob()
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    twins = [clone(visitor) for _ in range(20)]
+    it = iter(twins)
+    lock = threading.Lock()
+
+    def submit() -> int:
+        with lock:
+            twin = next(it)
+        return int(twin.code(wrong).status_code)
+
+    assert in_parallel(20, submit) == [200] * 20
+    assert counters.read(f"code-user:{User.objects.get().pk}").count == 20
