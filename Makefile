@@ -25,7 +25,7 @@ run: install
 	@bash scripts/run-demo.sh
 
 lint: install
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests $(wildcard bench)
 
 typecheck: install
 	DEBUG=true PYTHONWARNINGS=ignore $(BIN)/mypy

@@ -44,7 +44,7 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[Message] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append(message_from_bytes(envelope.content))
         return "250 OK"
 
@@ -114,7 +114,7 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
         if process.poll() is not None:
             raise RuntimeError("loginguard serve exited early")
         try:
-            with urllib.request.urlopen(url + "/healthz", timeout=1) as response:  # noqa: S310
+            with urllib.request.urlopen(url + "/healthz", timeout=1) as response:
                 if response.read() == b"ok":
                     return
         except OSError:
