@@ -186,3 +186,20 @@ def test_signed_in_pages_show_the_username_and_a_logout_form(personas: Personas,
     html = visitor.get("/").content.decode()
     assert 'data-testid="header-username">bob<' in html
     assert 'action="/logout/"' in html and ">Log out</button>" in html
+
+
+def test_a_double_clicked_verify_goes_on_to_the_prompt(personas: Personas,
+                                                       visitor: Visitor) -> None:
+    visitor.password("bob")
+    code = last_code(personas.member.email)
+    assert visitor.code(code).headers["Location"] == "/login/trust/"
+    assert visitor.code(code).headers["Location"] == "/login/trust/"  # the second click
+    assert visitor.trust("no").headers["Location"] == "/"
+
+
+def test_the_trust_prompt_before_the_code_sends_back_to_the_code(personas: Personas,
+                                                                 visitor: Visitor) -> None:
+    visitor.password("bob")
+    assert visitor.trust("no").headers["Location"] == "/login/verify/"
+    assert visitor.signed_in_as() is None
+    assert visitor.code(last_code(personas.member.email)).headers["Location"] == "/login/trust/"

@@ -32,6 +32,7 @@ def record(
             subject.account.reseller if subject.account is not None else None
         )
     with transaction.atomic():
+        # Request data can carry NUL bytes, which PostgreSQL text and jsonb reject.
         return AuditEvent.objects.create(
             event_type=event_type,
             subject=subject,
@@ -39,7 +40,17 @@ def record(
             account=account,
             reseller=reseller,
             ip=ip or None,
-            user_agent=user_agent[:512],
-            extra=extra or {},
+            user_agent=user_agent[:512].replace("\x00", ""),
+            extra=_clean(extra or {}),
             created_at=clock.now(),
         )
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value

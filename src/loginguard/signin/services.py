@@ -44,7 +44,8 @@ def password_check(*, username: object, password: object, info: RequestInfo) -> 
     same answer after the same work (one Argon2 verify)."""
     name = username if isinstance(username, str) else ""
     secret = password if isinstance(password, str) else ""
-    key = username_key(name.strip()[:150])
+    # A NUL can't be stored in PostgreSQL text: such a name is simply unknown.
+    key = "" if "\x00" in name else username_key(name.strip()[:150])
     if policies.password_ip_exhausted(info.ip):
         return _throttled(key, info, "Too many failed sign-ins from your network. "
                                      "Wait a minute, then try again.")
@@ -65,7 +66,7 @@ def password_check(*, username: object, password: object, info: RequestInfo) -> 
     policies.password_failed(key, info.ip)
     record(event_type=EventType.LOGIN_FAILED, subject=user, ip=info.ip,
            user_agent=info.user_agent,
-           extra={"username": name[:150], "reason": _reason(user, ok)})
+           extra={"username": key, "reason": _reason(user, ok)})
     return PasswordResult(error=GENERIC_ERROR)
 
 

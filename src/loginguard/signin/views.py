@@ -29,13 +29,21 @@ CODE_MESSAGES = {
 }
 
 
-def _pending(request: HttpRequest, stage: str) -> tuple[PendingLogin, User] | None:
+STAGE_URLS = {STAGE_CODE: "login_verify", STAGE_TRUST: "login_trust"}
+
+
+def _pending(request: HttpRequest, stage: str) -> tuple[PendingLogin, User] | HttpResponse:
+    """The pending login and its user when the browser is at ``stage``; otherwise where
+    it should go. A request for an earlier stage (a double-clicked "Verify" arriving after
+    the first click succeeded) is sent on to the current stage, not restarted."""
     pending = PendingLogin.load(request.session)
-    if pending is None or pending.stage != stage:
-        return None
+    if pending is None:
+        return _restart(request)
+    if pending.stage != stage:
+        return redirect(STAGE_URLS.get(pending.stage, "login"))
     user = User.objects.select_related("account", "reseller").filter(
         pk=pending.user_id, is_active=True).first()
-    return (pending, user) if user is not None else None
+    return (pending, user) if user is not None else _restart(request)
 
 
 def _restart(request: HttpRequest) -> HttpResponseRedirect:
@@ -83,8 +91,8 @@ def _after_password(request: HttpRequest, user: User, info: RequestInfo) -> Http
 @require_http_methods(["GET", "POST"])
 def verify_view(request: HttpRequest) -> HttpResponse:
     found = _pending(request, STAGE_CODE)
-    if found is None:
-        return _restart(request)
+    if isinstance(found, HttpResponse):
+        return found
     pending, user = found
     error = None
     if request.method == "POST":
@@ -116,8 +124,8 @@ def _after_code(request: HttpRequest, pending: PendingLogin, user: User,
 @require_POST
 def resend_view(request: HttpRequest) -> HttpResponse:
     found = _pending(request, STAGE_CODE)
-    if found is None:
-        return _restart(request)
+    if isinstance(found, HttpResponse):
+        return found
     pending, user = found
     error = services.send_code(user=user, pending=pending, info=RequestInfo.of(request),
                                cooldown=True)
@@ -133,8 +141,8 @@ def resend_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def trust_view(request: HttpRequest) -> HttpResponse:
     found = _pending(request, STAGE_TRUST)
-    if found is None:
-        return _restart(request)
+    if isinstance(found, HttpResponse):
+        return found
     _, user = found
     info = RequestInfo.of(request)
     form = TrustForm(request.POST if request.method == "POST" else None,
