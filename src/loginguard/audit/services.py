@@ -2,8 +2,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from django.db import transaction
-
 from loginguard.audit.events import EventType
 from loginguard.audit.models import AuditEvent
 from loginguard.lib import clock
@@ -25,20 +23,24 @@ def record(
     extra: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Write one audit row. Call it inside the transaction that makes the change, so the
-    change and its record commit or roll back together (SPEC §9)."""
+    change and its record commit or roll back together (SPEC §9). ``subject.account``
+    should be loaded (select_related) by the caller."""
+    account_id = account.pk if account is not None else None
+    reseller_id = reseller.pk if reseller is not None else None
     if subject is not None:
-        account = account or subject.account
-        reseller = reseller or subject.reseller or (
-            subject.account.reseller if subject.account is not None else None
-        )
-    with transaction.atomic():
-        # Request data can carry NUL bytes, which PostgreSQL text and jsonb reject.
-        return AuditEvent.objects.create(
+        # Ids, not objects: recording must not cost a query per relation.
+        account_id = account_id or subject.account_id
+        reseller_id = reseller_id or subject.reseller_id or (
+            subject.account.reseller_id if subject.account_id is not None else None)
+    if account_id is not None and reseller_id is None and account is not None:
+        reseller_id = account.reseller_id
+    # Request data can carry NUL bytes, which PostgreSQL text and jsonb reject.
+    return AuditEvent.objects.create(
             event_type=event_type,
             subject=subject,
             actor=actor,
-            account=account,
-            reseller=reseller,
+            account_id=account_id,
+            reseller_id=reseller_id,
             ip=ip or None,
             user_agent=user_agent[:512].replace("\x00", ""),
             extra=_clean(extra or {}),

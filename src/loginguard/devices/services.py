@@ -31,6 +31,7 @@ def trusted_device_match(*, user: User, secret: str | None,
     candidates = TrustedDevice.objects.filter(user=user, secret_hash=hash_secret(secret))
     for device in candidates:
         if same_device(policy, device.fingerprint, current):
+            device.user = user  # already loaded: recording must not fetch it again
             return device
     return None
 

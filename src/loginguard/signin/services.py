@@ -46,22 +46,23 @@ def password_check(*, username: object, password: object, info: RequestInfo) -> 
     secret = password if isinstance(password, str) else ""
     # A NUL can't be stored in PostgreSQL text: such a name is simply unknown.
     key = "" if "\x00" in name else username_key(name.strip()[:150])
-    if policies.password_ip_exhausted(info.ip):
+    gate = policies.password_gate(key, info.ip)
+    if gate.ip_exhausted:
         return _throttled(key, info, "Too many failed sign-ins from your network. "
                                      "Wait a minute, then try again.")
-    wait = policies.password_lock_seconds(key)
-    if wait:
+    if gate.lock_seconds:
         return _throttled(key, info, f"Too many failed attempts for this username. "
-                                     f"Wait {_duration(wait)}, then try again.")
-    user = User.objects.select_related("account", "reseller").filter(username_key=key).first() \
-        if key else None
+                                     f"Wait {_duration(gate.lock_seconds)}, then try again.")
+    user = User.objects.select_related("account__reseller", "reseller").filter(
+        username_key=key).first() if key else None
     if user is None or not secret or len(secret) > MAX_PASSWORD:
         check_password(secret[:MAX_PASSWORD], _dummy_hash())
         ok = False
     else:
         ok = user.check_password(secret)
     if ok and user is not None and LoginguardBackend().user_can_authenticate(user):
-        policies.password_succeeded(key)
+        if gate.failures:
+            policies.password_succeeded(key)
         return PasswordResult(user=user)
     policies.password_failed(key, info.ip)
     record(event_type=EventType.LOGIN_FAILED, subject=user, ip=info.ip,

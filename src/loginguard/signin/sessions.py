@@ -35,13 +35,12 @@ def session_start(request: HttpRequest, *, user: User, info: RequestInfo, method
     rotates the session key)."""
     now = clock.now()
     PendingLogin.clear(request.session)
-    login(request, user, backend=BACKEND)
-    request.session[FP_KEY] = info.fingerprint.as_dict()
-    request.session[STARTED_KEY] = request.session[SEEN_KEY] = now.isoformat()
-    request.session.save()
-    key = request.session.session_key
-    assert key is not None  # save() just created it
     with transaction.atomic():
+        login(request, user, backend=BACKEND)  # rotates the key, stores the new row
+        request.session[FP_KEY] = info.fingerprint.as_dict()
+        request.session[STARTED_KEY] = request.session[SEEN_KEY] = now.isoformat()
+        key = request.session.session_key
+        assert key is not None  # login() created it
         UserSession.objects.create(
             session_key=key, user=user, ip=info.ip,
             browser=info.fingerprint.browser, os=info.fingerprint.os,

@@ -74,12 +74,12 @@ def login_view(request: HttpRequest) -> HttpResponse:
 
 
 def _after_password(request: HttpRequest, user: User, info: RequestInfo) -> HttpResponse:
-    request.session.cycle_key()  # a pre-set session id must not carry into sign-in
     step = services.after_password(user=user, info=info)
     if step.signed_in_with is not None:
         session_start(request, user=user, info=info, method="trusted_device")
         return redirect("home")
     assert step.pending is not None
+    request.session.cycle_key()  # a pre-set session id must not carry into sign-in
     step.pending.save(request.session)
     if step.quota_error:
         messages.error(request, step.quota_error)

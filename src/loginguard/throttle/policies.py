@@ -3,6 +3,7 @@ Each has a test in tests/throttle/."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from loginguard.throttle import counters
@@ -24,12 +25,24 @@ RESEND_COOLDOWN = timedelta(seconds=60)
 RESET_PER_EMAIL, RESET_PER_IP, RESET_WINDOW = 5, 20, timedelta(hours=1)
 
 
+@dataclass(frozen=True)
+class PasswordGate:
+    ip_exhausted: bool
+    lock_seconds: int
+    failures: int
+
+
+def password_gate(username_key: str, ip: str) -> PasswordGate:
+    """Both password budgets, read in one query before any hashing."""
+    user_key, ip_key = f"pw-user:{username_key}", f"pw-ip:{ip}"
+    states = counters.read_many({user_key: None, ip_key: PASSWORD_IP_WINDOW})
+    return PasswordGate(ip_exhausted=states[ip_key].count >= PASSWORD_IP_BUDGET,
+                        lock_seconds=states[user_key].locked_for(),
+                        failures=states[user_key].count)
+
+
 def password_lock_seconds(username_key: str) -> int:
     return counters.read(f"pw-user:{username_key}").locked_for()
-
-
-def password_ip_exhausted(ip: str) -> bool:
-    return counters.read(f"pw-ip:{ip}", PASSWORD_IP_WINDOW).count >= PASSWORD_IP_BUDGET
 
 
 def password_failed(username_key: str, ip: str) -> State:

@@ -46,6 +46,9 @@ class Command(BaseCommand):
             # Recycle workers now and then: a slow leak can't grow without bound.
             "max_requests": 20000,
             "max_requests_jitter": 2000,
+            # Import and warm up once in the master; workers fork ready (and share the
+            # memory) instead of each paying for it on its first sign-in.
+            "preload_app": True,
         }
 
         class LoginguardServer(BaseApplication):
@@ -54,6 +57,9 @@ class Command(BaseCommand):
                     self.cfg.set(key, value)
 
             def load(self) -> Any:
+                from loginguard.devices.fingerprint import families
+
+                families("Mozilla/5.0 (Windows NT 10.0) Chrome/131.0")  # compile the UA regexes
                 return application
 
         self.stdout.write(f"loginguard serving on http://{bind} with {workers} worker(s)")
