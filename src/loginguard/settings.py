@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "loginguard.codes",
     "loginguard.devices",
     "loginguard.signin",
+    "loginguard.apitokens",
+    "loginguard.security",
     "loginguard.ops",
 ]
 

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
+from loginguard.security import views as security
 from loginguard.signin import views as signin
+from loginguard.users import record_views as record
 from loginguard.users import views as users
 from loginguard.web import mailbox, views
 
@@ -19,6 +21,27 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("password/reset/<str:uidb64>/<str:token>/", users.password_reset_confirm,
          name="password_reset_confirm"),
     path("invite/<str:uidb64>/<str:token>/", users.invitation_accept, name="invitation_accept"),
+    path("users/<str:user_id>/", record.details_tab, name="user_record"),
+    path("users/<str:user_id>/permissions/", record.permissions_tab, name="user_permissions"),
+    path("users/<str:user_id>/notifications/", record.notifications_tab,
+         name="user_notifications"),
+    path("users/<str:user_id>/email/confirm/", record.email_confirm, name="email_confirm"),
+    path("users/<str:user_id>/email/cancel/", record.email_cancel, name="email_cancel"),
+    path("security/unlock/", security.unlock, name="security_unlock"),
+    path("security/lock/", security.lock, name="security_lock"),
+    path("security/devices/remove-all/", security.devices_remove_all,
+         name="devices_remove_all"),
+    path("security/devices/<str:device_id>/rename/", security.device_rename,
+         name="device_rename"),
+    path("security/devices/<str:device_id>/remove/", security.device_remove,
+         name="device_remove"),
+    path("security/sessions/end-others/", security.sessions_end_others,
+         name="sessions_end_others"),
+    path("security/sessions/<str:session_id>/end/", security.session_end, name="session_end"),
+    path("security/password/", security.password_change, name="password_change"),
+    path("security/tokens/create/", security.token_create, name="token_create"),
+    path("security/tokens/<str:token_id>/revoke/", security.token_revoke,
+         name="token_revoke"),
     # Demo mode only: both views answer 404 unless DEV_MAILBOX_DIR is set.
     path("dev/mailbox/", mailbox.mailbox_list, name="mailbox"),
     path("dev/mailbox/<str:key>/", mailbox.mailbox_detail, name="mailbox_detail"),

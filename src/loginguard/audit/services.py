@@ -30,8 +30,9 @@ def record(
     if subject is not None:
         # Ids, not objects: recording must not cost a query per relation.
         account_id = account_id or subject.account_id
+        subject_account = subject.account if subject.account_id is not None else None
         reseller_id = reseller_id or subject.reseller_id or (
-            subject.account.reseller_id if subject.account_id is not None else None)
+            subject_account.reseller_id if subject_account is not None else None)
     if account_id is not None and reseller_id is None and account is not None:
         reseller_id = account.reseller_id
     # Request data can carry NUL bytes, which PostgreSQL text and jsonb reject.

@@ -16,6 +16,7 @@ from loginguard.lib import clock
 from loginguard.lib.tokens import invitation_tokens, password_reset_tokens
 
 if TYPE_CHECKING:
+    from loginguard.apitokens.models import ApiToken
     from loginguard.devices.models import TrustedDevice
     from loginguard.signin.request_info import RequestInfo
     from loginguard.users.models import User
@@ -66,6 +67,8 @@ def send_untrusted_login(*, user: User, info: RequestInfo) -> None:
 
 
 def send_new_trusted_device(*, user: User, device: TrustedDevice) -> None:
+    if not user.notify_new_device:
+        return
     queue_email(kind="new_trusted_device", to=user.email, context=_context(
         user, device=device, ip=device.ip, browser=device.browser, os=device.os))
 
@@ -73,6 +76,8 @@ def send_new_trusted_device(*, user: User, device: TrustedDevice) -> None:
 def send_code_lockout(*, user: User, ip: str, user_agent: str) -> None:
     from loginguard.devices.fingerprint import families
 
+    if not user.notify_code_lockout:
+        return
     browser, os = families(user_agent)
     queue_email(kind="code_lockout", to=user.email,
                 context=_context(user, ip=ip, browser=browser, os=os))
@@ -81,3 +86,30 @@ def send_code_lockout(*, user: User, ip: str, user_agent: str) -> None:
 def send_password_changed(*, user: User, ip: str, how: str) -> None:
     queue_email(kind="password_changed", to=user.email,
                 context=_context(user, ip=ip, how=how))
+
+
+def send_token_created(*, user: User, token: ApiToken, ip: str) -> None:
+    if not user.notify_token_created:
+        return
+    queue_email(kind="token_created", to=user.email,
+                context=_context(user, token=token, ip=ip))
+
+
+def send_email_change_code(*, user: User, new_email: str, code: str,
+                           requested_by: User | None) -> None:
+    # To the NEW address: entering this code proves the address works and is theirs.
+    queue_email(kind="email_change_code", to=new_email,
+                context=_context(user, code=code, new_email=new_email,
+                                 requested_by=requested_by))
+
+
+def send_email_change_notice(*, user: User, new_email: str, completed: bool, ip: str,
+                             to: str | None = None) -> None:
+    # To the OLD address, always (it cannot be turned off): a takeover that changes the
+    # address must not go unnoticed by the owner.
+    queue_email(kind="email_change_notice", to=to or user.email,
+                context=_context(user, new_email=new_email, completed=completed, ip=ip))
+
+
+def send_account_deactivated(*, user: User, by: User | None) -> None:
+    queue_email(kind="account_deactivated", to=user.email, context=_context(user, by=by))

@@ -64,6 +64,16 @@ def session_end(request: HttpRequest, *, event: EventType, info: RequestInfo,
     logout(request)
 
 
+def session_rotate_key(request: HttpRequest) -> None:
+    """New session key for this browser (unlock, password change), keeping its
+    UserSession row attached to it."""
+    old = request.session.session_key
+    request.session.cycle_key()
+    if old:
+        UserSession.objects.filter(session_key=old).update(
+            session_key=request.session.session_key)
+
+
 def sessions_end_all(*, user: User, keep_session_key: str | None = None) -> int:
     """End every signed-in session of the user but ``keep_session_key``, in every process:
     deleting the stored session makes its cookie anonymous on the next request."""

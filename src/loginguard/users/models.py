@@ -52,6 +52,12 @@ class User(AbstractBaseUser):
     is_client_admin = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(auto_now_add=True)
+    # Notifications tab: security emails a user may turn off. The untrusted-device alert,
+    # codes, reset links and the old-address notice of an email change cannot be.
+    notify_new_device = models.BooleanField(default=True)
+    notify_password_changed = models.BooleanField(default=True)
+    notify_token_created = models.BooleanField(default=True)
+    notify_code_lockout = models.BooleanField(default=True)
 
     objects: ClassVar[UserManager] = UserManager()
 

@@ -2,9 +2,15 @@
 
 Django has no cross-table CHECK, so both engines get triggers: a connection row must join
 a reseller user and a client account of that same reseller, and neither side may move to
-another reseller while connected."""
+another reseller while connected.
 
-from django.db import migrations
+They are dropped before `migrate` and installed again after it (apps.py): SQLite rebuilds
+a table to add a column, and a trigger that names that table would break the rebuild.
+Installing is idempotent, so every `migrate` leaves them in place."""
+
+from __future__ import annotations
+
+from typing import Any
 
 SQLITE = [
     """
@@ -22,7 +28,8 @@ SQLITE = [
     BEGIN SELECT RAISE(ABORT, 'connection must stay inside one reseller'); END
     """,
     """
-    CREATE TRIGGER tenancy_account_keeps_reseller BEFORE UPDATE OF reseller_id ON tenancy_clientaccount
+    CREATE TRIGGER tenancy_account_keeps_reseller
+    BEFORE UPDATE OF reseller_id ON tenancy_clientaccount
     FOR EACH ROW WHEN NEW.reseller_id IS NOT OLD.reseller_id
         AND EXISTS (SELECT 1 FROM tenancy_connection c WHERE c.account_id = NEW.id)
     BEGIN SELECT RAISE(ABORT, 'connection must stay inside one reseller'); END
@@ -34,7 +41,7 @@ SQLITE = [
     BEGIN SELECT RAISE(ABORT, 'connection must stay inside one reseller'); END
     """,
 ]
-SQLITE_REVERSE = [
+SQLITE_DROP = [
     "DROP TRIGGER IF EXISTS tenancy_connection_same_reseller_ins",
     "DROP TRIGGER IF EXISTS tenancy_connection_same_reseller_upd",
     "DROP TRIGGER IF EXISTS tenancy_account_keeps_reseller",
@@ -72,17 +79,19 @@ POSTGRES = [
     END; $$ LANGUAGE plpgsql
     """,
     """
-    CREATE TRIGGER tenancy_account_keeps_reseller BEFORE UPDATE OF reseller_id ON tenancy_clientaccount
+    CREATE TRIGGER tenancy_account_keeps_reseller
+    BEFORE UPDATE OF reseller_id ON tenancy_clientaccount
     FOR EACH ROW WHEN (NEW.reseller_id IS DISTINCT FROM OLD.reseller_id)
     EXECUTE FUNCTION tenancy_connected_keeps_reseller()
     """,
     """
     CREATE TRIGGER users_user_keeps_reseller BEFORE UPDATE OF reseller_id, kind ON users_user
-    FOR EACH ROW WHEN (NEW.reseller_id IS DISTINCT FROM OLD.reseller_id OR NEW.kind IS DISTINCT FROM OLD.kind)
+    FOR EACH ROW WHEN (NEW.reseller_id IS DISTINCT FROM OLD.reseller_id
+                       OR NEW.kind IS DISTINCT FROM OLD.kind)
     EXECUTE FUNCTION tenancy_connected_keeps_reseller()
     """,
 ]
-POSTGRES_REVERSE = [
+POSTGRES_DROP = [
     "DROP TRIGGER IF EXISTS tenancy_connection_same_reseller ON tenancy_connection",
     "DROP TRIGGER IF EXISTS tenancy_account_keeps_reseller ON tenancy_clientaccount",
     "DROP TRIGGER IF EXISTS users_user_keeps_reseller ON users_user",
@@ -91,25 +100,37 @@ POSTGRES_REVERSE = [
 ]
 
 
-def _run(statements_by_vendor):
-    def run(apps, schema_editor):
-        statements = statements_by_vendor.get(schema_editor.connection.vendor)
-        if statements is None:
-            raise RuntimeError(f"no connection triggers for {schema_editor.connection.vendor}")
+
+INSTALL = {"sqlite": SQLITE, "postgresql": POSTGRES}
+DROP = {"sqlite": SQLITE_DROP, "postgresql": POSTGRES_DROP}
+
+
+def _execute(connection: Any, statements_by_vendor: dict[str, list[str]]) -> None:
+    statements = statements_by_vendor.get(connection.vendor)
+    if statements is None:
+        raise RuntimeError(f"loginguard has no tenancy triggers for {connection.vendor}")
+    with connection.cursor() as cursor:
         for sql in statements:
-            schema_editor.execute(sql)
-    return run
+            cursor.execute(sql)
 
 
-class Migration(migrations.Migration):
-    dependencies = [
-        ("tenancy", "0002_initial"),
-        ("users", "0001_initial"),
-    ]
+def _tables_exist(connection: Any) -> bool:
+    tables = set(connection.introspection.table_names())
+    return {"tenancy_connection", "tenancy_clientaccount", "users_user"} <= tables
 
-    operations = [
-        migrations.RunPython(
-            _run({"sqlite": SQLITE, "postgresql": POSTGRES}),
-            _run({"sqlite": SQLITE_REVERSE, "postgresql": POSTGRES_REVERSE}),
-        ),
-    ]
+
+def drop_triggers(using: str = "default", **kwargs: Any) -> None:
+    from django.db import connections
+
+    connection = connections[using]
+    if _tables_exist(connection):
+        _execute(connection, DROP)
+
+
+def install_triggers(using: str = "default", **kwargs: Any) -> None:
+    from django.db import connections
+
+    connection = connections[using]
+    if _tables_exist(connection):
+        _execute(connection, DROP)
+        _execute(connection, INSTALL)

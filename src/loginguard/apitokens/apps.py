@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ApitokensConfig(AppConfig):
+    name = "loginguard.apitokens"
+    label = "apitokens"

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class EmailChange(models.Model):
+    """A requested email change, waiting for the code sent to the new address (SPEC §3).
+    Until it is confirmed, codes and alerts keep going to the current address."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pending_email_change"
+    )
+    new_email = models.EmailField(max_length=254)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    challenge = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} -> {self.new_email}"

@@ -1,0 +1,66 @@
+"""The Security section's lock (SPEC §4): only the user's own password opens it, for 10
+minutes, in this session only; wrong passwords count toward the password throttle."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.http import HttpRequest
+
+from loginguard.audit.events import EventType
+from loginguard.audit.services import record
+from loginguard.lib import clock
+from loginguard.signin.request_info import RequestInfo
+from loginguard.signin.sessions import session_rotate_key
+from loginguard.throttle import policies
+
+if TYPE_CHECKING:
+    from loginguard.users.models import User
+
+SESSION_KEY = "lg_unlock"
+UNLOCK_FOR = timedelta(minutes=10)
+MAX_PASSWORD = 1024
+
+
+def unlocked_until(request: HttpRequest) -> datetime | None:
+    data = request.session.get(SESSION_KEY)
+    if not isinstance(data, dict) or data.get("user_id") != request.user.pk:
+        return None
+    try:
+        until = datetime.fromisoformat(str(data.get("until")))
+    except ValueError:
+        return None
+    return until if clock.now() < until else None
+
+
+def is_unlocked(request: HttpRequest) -> bool:
+    return request.user.is_authenticated and unlocked_until(request) is not None
+
+
+def security_unlock(request: HttpRequest, *, user: User, password: object) -> str | None:
+    """Unlock with the user's own password; an error message, or None on success."""
+    info = RequestInfo.of(request)
+    secret = password if isinstance(password, str) else ""
+    gate = policies.password_gate(user.username_key, info.ip)
+    if gate.ip_exhausted or gate.lock_seconds:
+        return "Too many wrong passwords. Wait a few minutes, then try again."
+    if not secret or len(secret) > MAX_PASSWORD or not user.check_password(secret):
+        policies.password_failed(user.username_key, info.ip)
+        record(event_type=EventType.SECURITY_UNLOCK_FAILED, subject=user, actor=user,
+               ip=info.ip, user_agent=info.user_agent)
+        return "That is not your password. Type the password you sign in with."
+    if gate.failures:
+        policies.password_succeeded(user.username_key)
+    with transaction.atomic():
+        session_rotate_key(request)
+        request.session[SESSION_KEY] = {"user_id": user.pk,
+                                        "until": (clock.now() + UNLOCK_FOR).isoformat()}
+        record(event_type=EventType.SECURITY_UNLOCKED, subject=user, actor=user, ip=info.ip,
+               user_agent=info.user_agent)
+    return None
+
+
+def security_lock(request: HttpRequest) -> None:
+    request.session.pop(SESSION_KEY, None)

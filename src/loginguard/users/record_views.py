@@ -1,0 +1,166 @@
+"""The user record: Edit User opens it; tabs User Details, Permissions, Notifications;
+the Security section at the bottom (SPEC §3, §4). Plain pages with a tab bar, so it works
+without JavaScript; every tab re-checks permissions on the server."""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_http_methods, require_POST
+
+from loginguard.security.context import security_context
+from loginguard.security.models import EmailChange
+from loginguard.signin.request_info import RequestInfo
+from loginguard.tenancy.access import access_user_by_id
+from loginguard.users import permissions, record
+from loginguard.users.models import User
+
+DETAIL_FIELDS = {"first_name", "last_name", "phone", "time_zone", "email"}
+PERMISSION_FIELDS = {"is_client_admin", "is_active"}
+ALWAYS_ALLOWED = {"csrfmiddlewaretoken"}
+
+
+@lru_cache(maxsize=1)
+def time_zones() -> list[str]:
+    return sorted(zoneinfo.available_timezones())
+
+
+def refuse_unknown_fields(request: HttpRequest, allowed: set[str]) -> None:
+    """A crafted POST that adds fields this form does not have (role, account, kind…)
+    is refused as a whole, so it changes nothing."""
+    extra = set(request.POST) - allowed - ALWAYS_ALLOWED
+    if extra or any(len(request.POST.getlist(k)) > 1 for k in request.POST):
+        what = ", ".join(sorted(extra)) or "repeated fields"
+        raise PermissionDenied(f"This form does not accept: {what}.")
+
+
+def render_record(request: HttpRequest, target: User, tab: str, *, status: int = 200,
+                  **extra: Any) -> HttpResponse:
+    actor: User = request.user  # type: ignore[assignment]
+    context = {
+        "target": target, "tab": tab, "own": actor.pk == target.pk,
+        "can_edit_details": permissions.can_edit_details(actor, target),
+        "can_edit_permissions": permissions.can_edit_permissions(actor, target),
+        "can_edit_notifications": permissions.can_edit_notifications(actor, target),
+        "pending_change": EmailChange.objects.filter(user=target).first(),
+        "time_zones": time_zones(),
+        **security_context(request, target),
+        **extra,
+    }
+    return render(request, "users/record.html", context, status=status)
+
+
+Handler = Callable[[HttpRequest, User], HttpResponse]
+
+
+def actor_of(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)  # every caller is behind login_required
+    return user
+
+
+def record_page(handler: Handler) -> Callable[..., HttpResponse]:
+    @login_required
+    @never_cache
+    @csrf_protect
+    @require_http_methods(["GET", "POST"])
+    def view(request: HttpRequest, user_id: str) -> HttpResponse:
+        target = access_user_by_id(actor_of(request), user_id)  # 404 for other tenants
+        return handler(request, target)
+    view.__name__ = handler.__name__
+    return view
+
+
+@record_page
+def details_tab(request: HttpRequest, target: User) -> HttpResponse:
+    if request.method != "POST":
+        return render_record(request, target, "details")
+    actor: User = request.user  # type: ignore[assignment]
+    if not permissions.can_edit_details(actor, target):
+        raise PermissionDenied
+    refuse_unknown_fields(request, DETAIL_FIELDS)
+    info = RequestInfo.of(request)
+    try:
+        record.user_update_details(actor=actor, target=target, data=request.POST.dict(),
+                                   info=info)
+        new_email = request.POST.get("email", "").strip()
+        if new_email and new_email.casefold() != target.email.casefold():
+            record.email_change_request(actor=actor, target=target, new_email=new_email,
+                                        info=info)
+            messages.info(request, "We sent a code to the new address. The email changes "
+                                   "when that code is entered below.")
+    except ValidationError as exc:
+        return render_record(request, target, "details", status=400, errors=exc.messages,
+                             posted=request.POST)
+    messages.success(request, "User details saved.")
+    return redirect("user_record", user_id=target.pk)
+
+
+@record_page
+def permissions_tab(request: HttpRequest, target: User) -> HttpResponse:
+    if request.method != "POST":
+        return render_record(request, target, "permissions")
+    actor: User = request.user  # type: ignore[assignment]
+    if not permissions.can_edit_permissions(actor, target):
+        raise PermissionDenied
+    refuse_unknown_fields(request, PERMISSION_FIELDS)
+    info = RequestInfo.of(request)
+    record.user_set_role(actor=actor, target=target,
+                         is_client_admin=request.POST.get("is_client_admin") == "on", info=info)
+    record.user_set_active(actor=actor, target=target,
+                           active=request.POST.get("is_active") == "on", info=info)
+    messages.success(request, "Permissions saved.")
+    return redirect("user_permissions", user_id=target.pk)
+
+
+@record_page
+def notifications_tab(request: HttpRequest, target: User) -> HttpResponse:
+    if request.method != "POST":
+        return render_record(request, target, "notifications")
+    actor: User = request.user  # type: ignore[assignment]
+    if not permissions.can_edit_notifications(actor, target):
+        raise PermissionDenied
+    refuse_unknown_fields(request, set(record.NOTIFICATIONS))
+    record.user_set_notifications(
+        actor=actor, target=target,
+        choices={k: request.POST.get(k) == "on" for k in record.NOTIFICATIONS},
+        info=RequestInfo.of(request))
+    messages.success(request, "Notification settings saved.")
+    return redirect("user_notifications", user_id=target.pk)
+
+
+@login_required
+@never_cache
+@csrf_protect
+@require_POST
+def email_confirm(request: HttpRequest, user_id: str) -> HttpResponse:
+    target = access_user_by_id(actor_of(request), user_id)
+    actor: User = request.user  # type: ignore[assignment]
+    try:
+        record.email_change_confirm(actor=actor, target=target,
+                                    code=request.POST.get("code"), info=RequestInfo.of(request))
+    except ValidationError as exc:
+        return render_record(request, target, "details", status=400, errors=exc.messages)
+    messages.success(request, "The new email address is confirmed and in use.")
+    return redirect("user_record", user_id=target.pk)
+
+
+@login_required
+@never_cache
+@csrf_protect
+@require_POST
+def email_cancel(request: HttpRequest, user_id: str) -> HttpResponse:
+    target = access_user_by_id(actor_of(request), user_id)
+    record.email_change_cancel(actor=request.user, target=target)  # type: ignore[arg-type]
+    messages.info(request, "The email change was cancelled.")
+    return redirect("user_record", user_id=target.pk)
