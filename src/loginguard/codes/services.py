@@ -45,14 +45,15 @@ def _digest(*, user_id: int, purpose: str, challenge: str, code: str) -> str:
                        algorithm="sha256").hexdigest()
 
 
-def _check_quota(user: User, *, cooldown: bool) -> None:
+def _check_quota(user: User, purpose: str, *, cooldown: bool) -> None:
     if cooldown:
-        last = OneTimeCode.objects.filter(user=user).values_list("created_at", flat=True).first()
+        last = OneTimeCode.objects.filter(user=user, purpose=purpose).values_list(
+            "created_at", flat=True).first()
         if last is not None and clock.now() - last < policies.RESEND_COOLDOWN:
             wait = policies.RESEND_COOLDOWN - (clock.now() - last)
             raise QuotaError(int(wait.total_seconds()) + 1,
                              "A code was sent less than a minute ago.")
-    if not policies.code_issue_allowed(user.pk):
+    if not policies.code_issue_allowed(user.pk, purpose):
         raise QuotaError(3600, "Too many codes were requested in the last hour.")
 
 
@@ -61,7 +62,7 @@ def code_issue(*, user: User, purpose: CodePurpose, challenge: str, cooldown: bo
     """Create the one live code of this challenge (replacing any earlier one) and return
     it for the caller's email. Raises ``QuotaError`` past 5 an hour or within the
     60-second resend cooldown."""
-    _check_quota(user, cooldown=cooldown)
+    _check_quota(user, purpose, cooldown=cooldown)
     code = f"{secrets.randbelow(10**6):06d}"
     now = clock.now()
     with transaction.atomic():
@@ -72,7 +73,7 @@ def code_issue(*, user: User, purpose: CodePurpose, challenge: str, cooldown: bo
             expires_at=now + CODE_LIFETIME,
             code_hmac=_digest(user_id=user.pk, purpose=purpose, challenge=challenge, code=code),
         )
-        policies.code_issued(user.pk)
+        policies.code_issued(user.pk, purpose)
         record(event_type=EventType.CODE_SENT, subject=user, actor=user, ip=ip,
                user_agent=user_agent, extra={"purpose": str(purpose)})
     return code

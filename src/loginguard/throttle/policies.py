@@ -18,7 +18,8 @@ PASSWORD_IP_BUDGET, PASSWORD_IP_WINDOW = 20, timedelta(minutes=1)
 # Code step, per user, not reset by resending: 10 consecutive failures lock it,
 # 30 s doubling up to 1 hour.
 CODE_LOCK_FROM = 10
-# Codes issued per user: at most 5 an hour, one a minute.
+# Codes issued per user and purpose (sign-in, email change): at most 5 an hour, one a
+# minute.
 CODES_PER_HOUR, CODE_WINDOW = 5, timedelta(hours=1)
 RESEND_COOLDOWN = timedelta(seconds=60)
 # Password-reset emails: 5 an hour per address, 20 an hour per IP (mail-bombing).
@@ -67,12 +68,13 @@ def code_succeeded(user_id: int) -> None:
     counters.clear(f"code-user:{user_id}")
 
 
-def code_issue_allowed(user_id: int) -> bool:
-    return counters.read(f"code-issued:{user_id}", CODE_WINDOW).count < CODES_PER_HOUR
+def code_issue_allowed(user_id: int, purpose: str) -> bool:
+    key = f"code-issued:{purpose}:{user_id}"
+    return counters.read(key, CODE_WINDOW).count < CODES_PER_HOUR
 
 
-def code_issued(user_id: int) -> None:
-    counters.hit(f"code-issued:{user_id}", window=CODE_WINDOW)
+def code_issued(user_id: int, purpose: str) -> None:
+    counters.hit(f"code-issued:{purpose}:{user_id}", window=CODE_WINDOW)
 
 
 def reset_request_allowed(email: str, ip: str) -> bool:

@@ -1,0 +1,139 @@
+"""SPEC §4: the Security section's lock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+
+from loginguard.apitokens.models import ApiToken
+from loginguard.devices.models import TrustedDevice
+from loginguard.lib import clock
+from loginguard.signin.models import UserSession
+from tests.conftest import PASSWORD, Personas, Visitor
+from tests.security.conftest import unlock
+
+Signer = Callable[..., Visitor]
+
+
+def record(visitor: Visitor, user_id: int) -> str:
+    return str(visitor.get(f"/users/{user_id}/").content.decode())
+
+
+def test_own_password_unlocks_for_ten_minutes(personas: Personas, signed_in: Signer) -> None:
+    bob = signed_in(personas.member)
+    assert 'name="password"' in record(bob, personas.member.pk)
+    key_before = bob.client.session.session_key
+    assert unlock(bob).status_code == 302
+    assert bob.client.session.session_key != key_before  # rotated at unlock
+    assert UserSession.objects.filter(session_key=bob.client.session.session_key).exists()
+    assert "Trusted devices" in record(bob, personas.member.pk)
+    clock.advance(timedelta(minutes=9, seconds=59))
+    assert "Trusted devices" in record(bob, personas.member.pk)
+    clock.advance(timedelta(seconds=2))
+    assert "Trusted devices" not in record(bob, personas.member.pk)
+
+
+@pytest.mark.parametrize("password", ["wrong-password-12", "", "x" * 2000])
+def test_wrong_password_does_not_unlock(personas: Personas, signed_in: Signer,
+                                        password: str) -> None:
+    bob = signed_in(personas.member)
+    response = unlock(bob, password)
+    assert response.status_code == 400 and b"That is not your password" in response.content
+    assert "Trusted devices" not in record(bob, personas.member.pk)
+
+
+def test_another_users_password_does_not_unlock(personas: Personas, signed_in: Signer) -> None:
+    personas.admin.set_password("the-admins-own-password-1")
+    personas.admin.save()
+    bob = signed_in(personas.member)
+    assert unlock(bob, "the-admins-own-password-1").status_code == 400
+
+
+def test_wrong_passwords_count_toward_the_password_throttle(personas: Personas,
+                                                            signed_in: Signer) -> None:
+    bob = signed_in(personas.member)
+    for _ in range(5):
+        unlock(bob, "wrong-password-12")
+    response = unlock(bob)  # even the right one, while locked
+    assert b"Too many wrong passwords" in response.content
+    assert b"Too many failed attempts" in Visitor().password("bob").content
+
+
+def test_unlock_is_for_this_session_only(personas: Personas, signed_in: Signer) -> None:
+    first = signed_in(personas.member)
+    second = signed_in(personas.member, ip="198.51.100.24")
+    unlock(first)
+    assert "Trusted devices" not in record(second, personas.member.pk)
+    assert second.post("/security/devices/remove-all/").status_code == 403
+
+
+def test_nobody_else_gets_an_unlock_field(personas: Personas, signed_in: Signer) -> None:
+    for actor in (personas.admin, personas.reseller_user):
+        visitor = signed_in(actor)
+        html = record(visitor, personas.member.pk)
+        assert "Only <strong>bob</strong> can unlock this section" in html
+        assert "security/unlock" not in html
+
+
+def test_an_admin_unlocking_their_own_section_sees_nothing_of_others(
+        personas: Personas, signed_in: Signer) -> None:
+    signed_in(personas.member, trust="yes")
+    alice = signed_in(personas.admin)
+    unlock(alice)
+    html = record(alice, personas.member.pk)
+    assert "Trusted devices" not in html and "My laptop" not in html
+
+
+ACTIONS = [
+    ("/security/devices/remove-all/", {}),
+    ("/security/sessions/end-others/", {}),
+    ("/security/password/", {"current_password": PASSWORD, "new_password1": "n" * 20,
+                             "new_password2": "n" * 20}),
+    ("/security/tokens/create/", {"name": "t", "expires_in_days": "30"}),
+]
+
+
+@pytest.mark.parametrize(("path", "data"), ACTIONS)
+def test_every_action_needs_the_unlock(personas: Personas, signed_in: Signer, path: str,
+                                       data: dict[str, str]) -> None:
+    bob = signed_in(personas.member, trust="yes")
+    response = bob.post(path, data)
+    assert response.status_code == 403 and b"Unlock the Security section first" in \
+        response.content
+    assert TrustedDevice.objects.count() == 1 and not ApiToken.objects.exists()
+    personas.member.refresh_from_db()
+    assert personas.member.check_password(PASSWORD)
+
+
+@pytest.mark.parametrize(("path", "data"), ACTIONS)
+def test_every_action_needs_csrf(personas: Personas, signed_in: Signer, path: str,
+                                 data: dict[str, str]) -> None:
+    bob = signed_in(personas.member, trust="yes")
+    bob.client.handler.enforce_csrf_checks = True  # from here on, like a real browser
+    token = bob.client.cookies["lg_csrf"].value
+    assert bob.post("/security/unlock/", {"password": PASSWORD,
+                                          "csrfmiddlewaretoken": token}).status_code == 302
+    assert bob.post(path, data).status_code == 403  # no token
+    assert TrustedDevice.objects.count() == 1 and not ApiToken.objects.exists()
+
+
+@pytest.mark.parametrize("path", ["/security/unlock/", "/security/devices/remove-all/",
+                                  "/security/tokens/create/"])
+def test_actions_are_post_only(personas: Personas, signed_in: Signer, path: str) -> None:
+    bob = signed_in(personas.member)
+    assert bob.get(path).status_code == 405
+
+
+def test_security_pages_are_not_cached_or_framed(personas: Personas, signed_in: Signer) -> None:
+    bob = signed_in(personas.member)
+    unlock(bob)
+    response = bob.get(f"/users/{personas.member.pk}/")
+    assert "no-store" in response.headers["Cache-Control"]
+    assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_anonymous_is_sent_to_log_in(personas: Personas) -> None:
+    response = Visitor().post("/security/tokens/create/", {"name": "x"})
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login/")
