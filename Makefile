@@ -22,7 +22,7 @@ $(BIN)/loginguard: $(UV) pyproject.toml uv.lock
 install: $(BIN)/loginguard
 
 run: install
-	@bash scripts/run-demo.sh
+	@$(BIN)/python scripts/run_demo.py
 
 lint: install
 	$(BIN)/ruff check src tests $(wildcard bench)
