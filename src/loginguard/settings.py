@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "loginguard.signin",
     "loginguard.apitokens",
     "loginguard.security",
+    "loginguard.gateway",
     "loginguard.ops",
 ]
 

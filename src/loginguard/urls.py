@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
+from loginguard.gateway import views as gateway
 from loginguard.security import views as security
 from loginguard.signin import views as signin
 from loginguard.users import record_views as record
@@ -42,6 +43,20 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("security/tokens/create/", security.token_create, name="token_create"),
     path("security/tokens/<str:token_id>/revoke/", security.token_revoke,
          name="token_revoke"),
+    path("gateway/", gateway.gateway_home, name="gateway"),
+    path("gateway/accounts/<str:account_id>/", gateway.gateway_account_page,
+         name="gateway_account"),
+    path("gateway/accounts/<str:account_id>/connect/", gateway.gateway_connect,
+         name="gateway_connect"),
+    path("gateway/accounts/<str:account_id>/disconnect/<str:user_id>/",
+         gateway.gateway_disconnect, name="gateway_disconnect"),
+    path("accounts/<str:account_id>/", gateway.account_admin, name="account_admin"),
+    path("accounts/<str:account_id>/invite/", gateway.account_invite, name="account_invite"),
+    path("accounts/<str:account_id>/users/<str:user_id>/reset/", gateway.account_send_reset,
+         name="account_send_reset"),
+    path("accounts/<str:account_id>/ip-policy/", gateway.account_ip_policy,
+         name="account_ip_policy"),
+    path("accounts/<str:account_id>/log/", gateway.account_log, name="account_log"),
     # Demo mode only: both views answer 404 unless DEV_MAILBOX_DIR is set.
     path("dev/mailbox/", mailbox.mailbox_list, name="mailbox"),
     path("dev/mailbox/<str:key>/", mailbox.mailbox_detail, name="mailbox_detail"),

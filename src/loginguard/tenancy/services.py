@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
 from loginguard.audit.events import EventType
 from loginguard.audit.services import record
-from loginguard.tenancy.models import ClientAccount, Connection, Reseller
+from loginguard.tenancy.models import ClientAccount, Connection, IpMatch, Reseller
 
 if TYPE_CHECKING:
     from loginguard.users.models import User
@@ -70,3 +70,38 @@ def connection_delete(*, user: User, account: ClientAccount, actor: User | None 
         if deleted:
             record(event_type=EventType.USER_DISCONNECTED, subject=user, actor=actor,
                    account=account, extra={"account": account.name})
+
+
+def account_create_with_admin(*, actor: User, name: str, admin_username: str,
+                              admin_email: str) -> ClientAccount:
+    """Gateway: a reseller user creates a client account of their reseller together with
+    its first client admin, who is invited by email."""
+    from loginguard.users.services import user_create
+
+    if actor.kind != "reseller" or actor.reseller is None:
+        raise PermissionDenied
+    with transaction.atomic():
+        account = account_create(name=name, reseller=actor.reseller, actor=actor)
+        user_create(username=admin_username, email=admin_email, account=account,
+                    is_client_admin=True, invite=True, actor=actor)
+        connection_create(user=actor, account=account, actor=actor)
+    return account
+
+
+def account_set_ip_policy(*, actor: User, account: ClientAccount, policy: str,
+                          ip: str = "", user_agent: str = "") -> None:
+    from loginguard.tenancy.access import can_administer
+
+    if not can_administer(actor, account):
+        raise PermissionDenied
+    if policy not in IpMatch.values:
+        raise ValidationError("Choose exact, network or off.")
+    if account.ip_match == policy:
+        return
+    with transaction.atomic():
+        old = account.ip_match
+        ClientAccount.objects.filter(pk=account.pk).update(ip_match=policy)
+        account.ip_match = policy
+        record(event_type=EventType.ACCOUNT_IP_POLICY_CHANGED, actor=actor, account=account,
+               reseller=account.reseller, ip=ip, user_agent=user_agent,
+               extra={"from": old, "to": policy})

@@ -51,3 +51,25 @@ def invitation_accept(*, user: User, password: str, ip: str, user_agent: str) ->
         user.save(update_fields=["password"])
         record(event_type=EventType.PASSWORD_CHANGED, subject=user, actor=user, ip=ip,
                user_agent=user_agent, extra={"via": "invitation"})
+
+
+def password_reset_send(*, actor: User, target: User, ip: str, user_agent: str) -> None:
+    """An admin sends a user the reset email. The admin never sees the link or sets the
+    password (SPEC §5)."""
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from loginguard.users import permissions
+
+    if not permissions.can_edit_permissions(actor, target):
+        raise PermissionDenied
+    if not target.is_active:
+        raise ValidationError("Reactivate the user before sending a reset link.")
+    with transaction.atomic():
+        if target.has_usable_password():
+            record(event_type=EventType.PASSWORD_RESET_REQUESTED, subject=target, actor=actor,
+                   ip=ip, user_agent=user_agent)
+            emails.send_password_reset(user=target, ip=ip)
+        else:  # never set a password: the invitation is the way in
+            record(event_type=EventType.USER_INVITED, subject=target, actor=actor, ip=ip,
+                   user_agent=user_agent)
+            emails.send_invitation(user=target, invited_by=actor)

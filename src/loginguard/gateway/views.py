@@ -1,0 +1,230 @@
+"""The reseller gateway (SPEC §5) and account administration for client admins and
+connected reseller users. Thin edges: guards from tenancy.access, then one service."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from loginguard.audit.events import EventType
+from loginguard.audit.models import AuditEvent
+from loginguard.lib.ids import parse_id
+from loginguard.signin.request_info import RequestInfo
+from loginguard.tenancy.access import access_account_by_id, can_administer, reseller_accounts
+from loginguard.tenancy.models import ClientAccount, Connection, IpMatch
+from loginguard.tenancy.services import (
+    account_create_with_admin,
+    account_set_ip_policy,
+    connection_create,
+    connection_delete,
+)
+from loginguard.users.models import User
+from loginguard.users.passwords import password_reset_send
+from loginguard.users.record_views import actor_of
+from loginguard.users.services import user_create
+
+LOG_PAGE_SIZE = 25
+View = Callable[..., HttpResponse]
+
+
+def page(view: View) -> View:
+    wrapped = login_required(never_cache(csrf_protect(view)))
+    wrapped.__name__ = view.__name__
+    return wrapped
+
+
+def id_or_404(raw: object) -> int:
+    pk = parse_id(raw)
+    if pk is None:
+        raise Http404
+    return pk
+
+
+def reseller_actor(request: HttpRequest) -> tuple[User, int]:
+    """The signed-in reseller user and their reseller's id; 404 for anybody else (the
+    gateway does not exist for client users)."""
+    actor = actor_of(request)
+    if actor.kind != "reseller" or actor.reseller_id is None:
+        raise Http404
+    return actor, actor.reseller_id
+
+
+def gateway_account(actor: User, account_id: object) -> ClientAccount:
+    account = reseller_accounts(actor).filter(pk=id_or_404(account_id)).first()
+    if account is None:
+        raise Http404
+    return account
+
+
+def reseller_user(reseller_id: int, user_id: object) -> User:
+    user = User.objects.filter(pk=id_or_404(user_id), kind="reseller",
+                               reseller_id=reseller_id).first()
+    if user is None:
+        raise Http404
+    return user
+
+
+def administered_account(request: HttpRequest, account_id: object) -> ClientAccount:
+    actor = actor_of(request)
+    account = access_account_by_id(actor, account_id)
+    if not can_administer(actor, account):
+        raise Http404
+    return account
+
+
+# --- gateway ---------------------------------------------------------------------------
+
+@page
+@require_http_methods(["GET", "POST"])
+def gateway_home(request: HttpRequest) -> HttpResponse:
+    actor, _ = reseller_actor(request)
+    errors: list[str] = []
+    if request.method == "POST":
+        try:
+            account = account_create_with_admin(
+                actor=actor, name=request.POST.get("name", ""),
+                admin_username=request.POST.get("admin_username", ""),
+                admin_email=request.POST.get("admin_email", ""))
+        except ValidationError as exc:
+            errors = exc.messages
+        else:
+            messages.success(request, f"Created {account.name}. Its first admin was invited "
+                                      "by email; you are connected to it.")
+            return redirect("gateway")
+    connected = set(Connection.objects.filter(user=actor).values_list("account_id", flat=True))
+    accounts = [(a, a.pk in connected) for a in reseller_accounts(actor)]
+    return render(request, "gateway/home.html", {"accounts": accounts, "errors": errors,
+                                                 "posted": request.POST},
+                  status=400 if errors else 200)
+
+
+@page
+@require_GET
+def gateway_account_page(request: HttpRequest, account_id: str) -> HttpResponse:
+    actor, reseller_id = reseller_actor(request)
+    account = gateway_account(actor, account_id)
+    connected = User.objects.filter(connections__account=account)
+    others = User.objects.filter(reseller_id=reseller_id, kind="reseller",
+                                 is_active=True).exclude(pk__in=connected)
+    return render(request, "gateway/account.html", {"account": account,
+                                                    "connected": connected, "others": others})
+
+
+@page
+@require_POST
+def gateway_connect(request: HttpRequest, account_id: str) -> HttpResponse:
+    actor, reseller_id = reseller_actor(request)
+    account = gateway_account(actor, account_id)
+    user = reseller_user(reseller_id, request.POST.get("user_id"))
+    connection_create(user=user, account=account, actor=actor)
+    messages.success(request, f"{user.username} is connected to {account.name}.")
+    return redirect("gateway_account", account_id=account.pk)
+
+
+@page
+@require_POST
+def gateway_disconnect(request: HttpRequest, account_id: str, user_id: str) -> HttpResponse:
+    actor, reseller_id = reseller_actor(request)
+    account = gateway_account(actor, account_id)
+    user = reseller_user(reseller_id, user_id)
+    connection_delete(user=user, account=account, actor=actor)
+    messages.success(request, f"{user.username} is no longer connected to {account.name}.")
+    return redirect("gateway_account", account_id=account.pk)
+
+
+# --- account administration ------------------------------------------------------------
+
+def render_admin(request: HttpRequest, account: ClientAccount, *, status: int = 200,
+                 **extra: Any) -> HttpResponse:
+    users = User.objects.filter(account=account).order_by("username_key")
+    return render(request, "gateway/admin.html", {
+        "account": account, "users": users, "ip_choices": IpMatch.choices, **extra},
+        status=status)
+
+
+@page
+@require_GET
+def account_admin(request: HttpRequest, account_id: str) -> HttpResponse:
+    return render_admin(request, administered_account(request, account_id))
+
+
+@page
+@require_POST
+def account_invite(request: HttpRequest, account_id: str) -> HttpResponse:
+    account = administered_account(request, account_id)
+    try:
+        user = user_create(username=request.POST.get("username", ""),
+                           email=request.POST.get("email", ""), account=account,
+                           is_client_admin=request.POST.get("is_client_admin") == "on",
+                           invite=True, actor=actor_of(request))
+    except ValidationError as exc:
+        return render_admin(request, account, status=400, invite_errors=exc.messages,
+                            posted=request.POST)
+    messages.success(request, f"Invited {user.username}: a link to choose a password (valid "
+                              "72 hours) is on its way to them.")
+    return redirect("account_admin", account_id=account.pk)
+
+
+@page
+@require_POST
+def account_send_reset(request: HttpRequest, account_id: str, user_id: str) -> HttpResponse:
+    account = administered_account(request, account_id)
+    target = User.objects.filter(pk=id_or_404(user_id), account=account).first()
+    if target is None:
+        raise Http404
+    info = RequestInfo.of(request)
+    try:
+        password_reset_send(actor=actor_of(request), target=target, ip=info.ip,
+                            user_agent=info.user_agent)
+    except PermissionDenied:
+        messages.error(request, "You cannot send a reset link to yourself from here: use "
+                                "Forgot password on the sign-in page.")
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"A reset link is on its way to {target.username}.")
+    return redirect("account_admin", account_id=account.pk)
+
+
+@page
+@require_POST
+def account_ip_policy(request: HttpRequest, account_id: str) -> HttpResponse:
+    account = administered_account(request, account_id)
+    info = RequestInfo.of(request)
+    try:
+        account_set_ip_policy(actor=actor_of(request), account=account,
+                              policy=request.POST.get("ip_match", ""), ip=info.ip,
+                              user_agent=info.user_agent)
+    except ValidationError as exc:
+        return render_admin(request, account, status=400, policy_errors=exc.messages)
+    messages.success(request, "Trusted-device IP policy saved. It applies from the next "
+                              "sign-in.")
+    return redirect("account_admin", account_id=account.pk)
+
+
+@page
+@require_GET
+def account_log(request: HttpRequest, account_id: str) -> HttpResponse:
+    account = administered_account(request, account_id)
+    events = AuditEvent.objects.filter(account=account).select_related("subject", "actor")
+    user_filter = parse_id(request.GET.get("user"))
+    type_filter = request.GET.get("type", "")
+    if user_filter:
+        events = events.filter(subject_id=user_filter)
+    if type_filter in EventType.values:
+        events = events.filter(event_type=type_filter)
+    log = Paginator(events, LOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "gateway/log.html", {
+        "account": account, "log": log, "users": User.objects.filter(account=account),
+        "event_types": EventType.choices, "user_filter": user_filter,
+        "type_filter": type_filter if type_filter in EventType.values else ""})

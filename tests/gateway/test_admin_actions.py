@@ -1,0 +1,165 @@
+"""SPEC §5: accounts, invitations, deactivation, the IP policy."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+
+from loginguard.apitokens.services import api_token_create
+from loginguard.audit.models import AuditEvent
+from loginguard.lib import clock
+from loginguard.tenancy.models import ClientAccount, Connection
+from loginguard.users.models import User
+from tests.conftest import Personas, Visitor, emails_to, last_code
+
+Signer = Callable[..., Visitor]
+NEW = "an-invited-users-passphrase"
+
+
+def invite_link(address: str) -> str:
+    [mail] = [m for m in emails_to(address) if "invited" in m.subject]
+    return re.search(r"http://[^\s]+/invite/[^\s]+/", str(mail.body)).group(0)[  # type: ignore[union-attr]
+        len("http://127.0.0.1:8000"):]
+
+
+def test_reseller_creates_an_account_with_an_invited_admin(personas: Personas,
+                                                           signed_in: Signer) -> None:
+    rita = signed_in(personas.reseller_user)
+    response = rita.post("/gateway/", {"name": "Initech", "admin_username": "peter",
+                                       "admin_email": "peter@initech.example"})
+    assert response.status_code == 302
+    account = ClientAccount.objects.get(name="Initech")
+    assert account.reseller == personas.reseller
+    peter = User.objects.get(username="peter")
+    assert peter.is_client_admin and not peter.has_usable_password()
+    assert Connection.objects.filter(user=personas.reseller_user, account=account).exists()
+    link = invite_link("peter@initech.example")
+    assert Visitor().post(link, {"new_password1": NEW, "new_password2": NEW}
+                          ).headers["Location"] == "/login/"
+    browser = Visitor()
+    assert browser.password("peter", NEW).headers["Location"] == "/login/verify/"
+    assert browser.code(last_code("peter@initech.example")).headers["Location"] == \
+        "/login/trust/"
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ({"name": "", "admin_username": "p", "admin_email": "p@x.example"}, b"can&#x27;t be empty"),
+    ({"name": "Acme", "admin_username": "p", "admin_email": "p@x.example"}, b"already exists"),
+    ({"name": "New", "admin_username": "BOB", "admin_email": "p@x.example"}, b"is taken"),
+    ({"name": "New", "admin_username": "p", "admin_email": "nope"}, b"not a valid email"),
+])
+def test_bad_account_creation_changes_nothing(personas: Personas, signed_in: Signer,
+                                              data: dict[str, str], message: bytes) -> None:
+    rita = signed_in(personas.reseller_user)
+    before = (ClientAccount.objects.count(), User.objects.count())
+    response = rita.post("/gateway/", data)
+    assert response.status_code == 400 and message in response.content
+    assert (ClientAccount.objects.count(), User.objects.count()) == before
+
+
+def invite(visitor: Visitor, personas: Personas, username: str = "newbie") -> None:
+    response = visitor.post(f"/accounts/{personas.account.pk}/invite/",
+                            {"username": username, "email": f"{username}@acme.example"})
+    assert response.status_code == 302
+
+
+def test_invitation_link_works_once(personas: Personas, signed_in: Signer) -> None:
+    invite(signed_in(personas.admin), personas)
+    link = invite_link("newbie@acme.example")
+    Visitor().post(link, {"new_password1": NEW, "new_password2": NEW})
+    again = Visitor().post(link, {"new_password1": NEW + "x", "new_password2": NEW + "x"})
+    assert again.status_code == 400
+    assert User.objects.get(username="newbie").check_password(NEW)
+
+
+def test_invitation_expires_after_72_hours(personas: Personas, signed_in: Signer) -> None:
+    invite(signed_in(personas.admin), personas)
+    link = invite_link("newbie@acme.example")
+    clock.advance(timedelta(hours=72, seconds=1))
+    assert Visitor().get(link).status_code == 400
+
+
+def test_invitation_of_a_deactivated_user_is_dead(personas: Personas, signed_in: Signer) -> None:
+    alice = signed_in(personas.admin)
+    invite(alice, personas)
+    link = invite_link("newbie@acme.example")
+    newbie = User.objects.get(username="newbie")
+    alice.post(f"/users/{newbie.pk}/permissions/", {})
+    assert Visitor().get(link).status_code == 400
+
+
+def test_invitation_password_must_pass_the_policy(personas: Personas, signed_in: Signer) -> None:
+    invite(signed_in(personas.admin), personas)
+    link = invite_link("newbie@acme.example")
+    response = Visitor().post(link, {"new_password1": "newbie-acme", "new_password2":
+                                     "newbie-acme"})
+    assert response.status_code == 200 and b"too short" in response.content
+    assert not User.objects.get(username="newbie").has_usable_password()
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ({"username": "", "email": "a@x.example"}, b"can&#x27;t be empty"),
+    ({"username": "Bob", "email": "a@x.example"}, b"is taken"),
+    ({"username": "ok", "email": "bad"}, b"not a valid email"),
+    ({"username": "x" * 151, "email": "a@x.example"}, b"at most 150"),
+])
+def test_bad_invitations_change_nothing(personas: Personas, signed_in: Signer,
+                                        data: dict[str, str], message: bytes) -> None:
+    alice = signed_in(personas.admin)
+    before = User.objects.count()
+    response = alice.post(f"/accounts/{personas.account.pk}/invite/", data)
+    assert response.status_code == 400 and message in response.content
+    assert User.objects.count() == before
+
+
+def test_deactivation_ends_sessions_tokens_and_sign_in(personas: Personas,
+                                                       signed_in: Signer) -> None:
+    bob = signed_in(personas.member)
+    api_token_create(user=personas.member, name="t", days=7, ip="", user_agent="")
+    alice = signed_in(personas.admin, ip="203.0.113.4")
+    alice.post(f"/users/{personas.member.pk}/permissions/", {})
+    assert bob.get("/").headers["Location"] == "/login/"
+    from loginguard.apitokens.models import ApiToken
+
+    assert ApiToken.objects.get().revoked_at is not None
+    assert b"That username and password don" in Visitor().password("bob").content
+    assert any("deactivated" in m.subject for m in emails_to("bob@acme.example"))
+    assert AuditEvent.objects.filter(event_type="user.deactivated", actor=personas.admin
+                                     ).exists()
+    alice.post(f"/users/{personas.member.pk}/permissions/", {"is_active": "on"})
+    assert Visitor().password("bob").headers["Location"] == "/login/verify/"
+
+
+def test_admin_sends_a_reset_email_but_never_sees_the_link(personas: Personas,
+                                                           signed_in: Signer) -> None:
+    alice = signed_in(personas.admin)
+    page = alice.post(f"/accounts/{personas.account.pk}/users/{personas.member.pk}/reset/",
+                      follow=True)
+    assert b"/password/reset/" not in page.content
+    assert any("Reset" in m.subject for m in emails_to("bob@acme.example"))
+
+
+def test_ip_policy_change_is_audited_and_applies_at_next_sign_in(personas: Personas,
+                                                                  signed_in: Signer) -> None:
+    bob = signed_in(personas.member, trust="yes")
+    bob.post("/logout/")
+    alice = signed_in(personas.admin, ip="203.0.113.4")
+    assert alice.post(f"/accounts/{personas.account.pk}/ip-policy/",
+                      {"ip_match": "network"}).status_code == 302
+    event = AuditEvent.objects.get(event_type="account.ip_policy_changed")
+    assert event.extra == {"from": "exact", "to": "network"} and event.actor == personas.admin
+    bob.ip = "198.51.100.200"  # same /24
+    assert bob.password("bob").headers["Location"] == "/"
+
+
+@pytest.mark.parametrize("policy", ["", "EXACT", "anything", "x" * 5000])
+def test_bad_ip_policy_changes_nothing(personas: Personas, signed_in: Signer,
+                                       policy: str) -> None:
+    alice = signed_in(personas.admin)
+    response = alice.post(f"/accounts/{personas.account.pk}/ip-policy/", {"ip_match": policy})
+    assert response.status_code == 400
+    assert ClientAccount.objects.get(pk=personas.account.pk).ip_match == "exact"
+
