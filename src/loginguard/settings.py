@@ -69,6 +69,8 @@ INSTALLED_APPS = [
     "loginguard.apitokens",
     "loginguard.security",
     "loginguard.gateway",
+    "loginguard.api",
+    "ninja",
     "loginguard.ops",
 ]
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
+from loginguard.api.v1 import api as api_v1
 from loginguard.gateway import views as gateway
 from loginguard.security import views as security
 from loginguard.signin import views as signin
@@ -13,6 +14,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.home, name="home"),
     path("about/", views.landing, name="landing"),
     path("healthz", views.healthz, name="healthz"),
+    path("api/v1/", api_v1.urls),
     path("login/", signin.login_view, name="login"),
     path("login/verify/", signin.verify_view, name="login_verify"),
     path("login/verify/resend/", signin.resend_view, name="login_resend"),

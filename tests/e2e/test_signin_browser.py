@@ -82,3 +82,14 @@ def test_the_login_page_is_keyboard_usable(browser: Browser, stack: Stack, carol
     page.keyboard.type("wrong-password-000")
     page.keyboard.press("Enter")
     expect(page.get_by_role("alert")).to_contain_text("don't match")
+
+
+def test_api_docs_render_under_the_csp(browser: Browser, stack: Stack) -> None:
+    page = browser.new_context(user_agent=UA).new_page()
+    violations: list[str] = []
+    page.on("console", lambda msg: violations.append(msg.text)
+            if "Content Security Policy" in msg.text else None)
+    page.goto(stack.base_url + "/api/v1/docs")
+    expect(page.get_by_text("loginguard API").first).to_be_visible()
+    expect(page.get_by_text("/api/v1/me").first).to_be_visible()
+    assert violations == []
