@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver, path
+from django.urls import URLPattern, URLResolver, path, re_path
 
 from loginguard.api.v1 import api as api_v1
 from loginguard.gateway import views as gateway
@@ -15,6 +15,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("about/", views.landing, name="landing"),
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/", api_v1.urls),
+    re_path(r"^api/(?P<rest>.*)$", views.api_not_found),
     path("login/", signin.login_view, name="login"),
     path("login/verify/", signin.verify_view, name="login_verify"),
     path("login/verify/resend/", signin.resend_view, name="login_resend"),
@@ -63,3 +64,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("dev/mailbox/", mailbox.mailbox_list, name="mailbox"),
     path("dev/mailbox/<str:key>/", mailbox.mailbox_detail, name="mailbox_detail"),
 ]
+
+handler500 = "loginguard.web.views.server_error"

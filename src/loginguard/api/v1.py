@@ -3,15 +3,27 @@ pages. Authentication only by `Authorization: Bearer <token>`."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
-from ninja import NinjaAPI, Schema
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.security import HttpBearer
+from pydantic import ConfigDict
 
 from loginguard.apitokens.auth import token_authenticate
+from loginguard.audit.models import AuditEvent
 from loginguard.lib.clientip import client_ip
+from loginguard.signin.request_info import RequestInfo
+from loginguard.tenancy.access import access_user_by_id
+from loginguard.users import record
+from loginguard.users.models import User
+from loginguard.users.services import user_create
 
 TOKEN_PARAMETERS = {"token", "access_token", "api_key", "apikey", "auth"}
 
@@ -88,6 +100,134 @@ class MeOut(Schema):
     account: AccountOut
 
 
-@api.get("/me", response={200: MeOut, 401: Error}, summary="The token's user")
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error(request, 404, "Not found.")
+
+
+@api.exception_handler(PermissionDenied)
+def on_forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    return _error(request, 403, str(exc) or "Your role does not allow this.")
+
+
+@api.exception_handler(DjangoValidationError)
+def on_invalid(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
+    return _error(request, 422, " ".join(exc.messages))
+
+
+ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 422: Error}
+PAGE_MAX = 100
+
+
+class Pagination(LimitOffsetPagination):
+    """limit 1–100 (default 50), offset 0–1,000,000: documented bounds, no overflow."""
+
+    class Input(Schema):
+        limit: int = Field(50, ge=1, le=PAGE_MAX)
+        offset: int = Field(0, ge=0, le=1_000_000)
+
+
+def actor_of(request: HttpRequest) -> User:
+    user = getattr(request, "auth")  # noqa: B009  (set by the bearer auth, untyped)
+    assert isinstance(user, User)
+    return user
+
+
+@api.get("/me", response={200: MeOut, **ERRORS}, summary="The token's user")
 def me(request: HttpRequest) -> Any:
-    return getattr(request, "auth")  # noqa: B009  (set by ninja's auth, untyped)
+    return actor_of(request)
+
+
+class AccountDetailOut(Schema):
+    id: int
+    name: str
+    ip_match: str
+    reseller: str | None = Field(None, alias="reseller.name")
+
+
+@api.get("/account", response={200: AccountDetailOut, **ERRORS},
+         summary="The token's client account")
+def account(request: HttpRequest) -> Any:
+    return actor_of(request).account
+
+
+def visible_users(actor: User) -> QuerySet[User]:
+    # A client user sees only themselves; a client admin the account's users (SPEC §3).
+    if actor.is_client_admin:
+        return User.objects.select_related("account").filter(account_id=actor.account_id)
+    return User.objects.select_related("account").filter(pk=actor.pk)
+
+
+@api.get("/users", response={200: list[MeOut], **ERRORS}, summary="Users you can see")
+@paginate(Pagination)
+def users(request: HttpRequest) -> Any:
+    return visible_users(actor_of(request)).order_by("username_key")
+
+
+class InviteIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(..., min_length=1, max_length=150)
+    email: str = Field(..., min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+    is_client_admin: bool = False
+
+
+@api.post("/users", response={201: MeOut, **ERRORS},
+          summary="Invite a user to your account (client admins)")
+def invite(request: HttpRequest, payload: InviteIn) -> Any:
+    actor = actor_of(request)
+    if not actor.is_client_admin:
+        raise PermissionDenied("Only client admins can invite users.")
+    user = user_create(username=payload.username, email=payload.email,
+                       account=actor.account, is_client_admin=payload.is_client_admin,
+                       invite=True, actor=actor)
+    return 201, user
+
+
+@api.get("/users/{user_id}", response={200: MeOut, **ERRORS}, summary="One user")
+def user_detail(request: HttpRequest, user_id: str) -> Any:
+    return access_user_by_id(actor_of(request), user_id)
+
+
+class UserPatch(Schema):
+    """Only the User Details a user (or their admin) may set. Role, active flag, account,
+    kind, username and email are not accepted here (email changes need the code sent to
+    the new address): sending one is a 422."""
+
+    model_config = ConfigDict(extra="forbid")
+    first_name: str | None = Field(None, max_length=150)
+    last_name: str | None = Field(None, max_length=150)
+    phone: str | None = Field(None, max_length=40)
+    time_zone: str | None = Field(None, max_length=64)
+
+
+@api.patch("/users/{user_id}", response={200: MeOut, **ERRORS},
+           summary="Change a user's details")
+def user_patch(request: HttpRequest, user_id: str, payload: UserPatch) -> Any:
+    actor = actor_of(request)
+    target = access_user_by_id(actor, user_id)
+    data = {field: getattr(target, field) for field in record.DETAIL_LIMITS}
+    data["time_zone"] = target.time_zone
+    data.update(payload.model_dump(exclude_none=True))
+    record.user_update_details(actor=actor, target=target, data=data,
+                               info=RequestInfo.of(request))
+    return target
+
+
+class EventOut(Schema):
+    id: int
+    event_type: str
+    created_at: datetime
+    ip: str | None
+    subject: str | None = Field(None, alias="subject.username")
+    actor: str | None = Field(None, alias="actor.username")
+
+
+@api.get("/security-log", response={200: list[EventOut], **ERRORS},
+         summary="Your security log (client admins: the account's)")
+@paginate(Pagination)
+def security_log(request: HttpRequest) -> Any:
+    actor = actor_of(request)
+    events = AuditEvent.objects.select_related("subject", "actor")
+    if actor.is_client_admin:
+        return events.filter(account_id=actor.account_id)
+    return events.filter(subject=actor)

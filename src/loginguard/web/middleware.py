@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 DOCS_PATH = "/api/v1/docs"
 
@@ -23,4 +23,24 @@ class ContentSecurityPolicyMiddleware:
             # scripts stay 'self' only.
             policy = policy.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
         response.headers.setdefault("Content-Security-Policy", policy)
+        return response
+
+
+class ApiJsonErrorsMiddleware:
+    """Every error under /api/ has the API's shape, {"detail": ...}: including the ones
+    Django or django-ninja answer with HTML (405, CSRF, a bad Host, an unexpected 500)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (request.path.startswith("/api/") and response.status_code >= 400
+                and not response.get("Content-Type", "").startswith("application/json")):
+            json_response = JsonResponse({"detail": response.reason_phrase},
+                                         status=response.status_code)
+            for header in ("Allow", "WWW-Authenticate"):
+                if header in response:
+                    json_response[header] = response[header]
+            return json_response
         return response
