@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import Field, NinjaAPI, Schema
+from ninja import Field, NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.security import HttpBearer
@@ -180,7 +180,7 @@ def invite(request: HttpRequest, payload: InviteIn) -> Any:
     user = user_create(username=payload.username, email=payload.email,
                        account=actor.account, is_client_admin=payload.is_client_admin,
                        invite=True, actor=actor)
-    return 201, user
+    return Status(201, user)
 
 
 @api.get("/users/{user_id}", response={200: MeOut, **ERRORS}, summary="One user")
