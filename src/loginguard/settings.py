@@ -79,6 +79,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "loginguard.web.middleware.ContentSecurityPolicyMiddleware",
+    "loginguard.apitokens.middleware.BearerPrecheckMiddleware",
     "loginguard.web.middleware.ApiJsonErrorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -144,3 +144,17 @@ def test_a_session_cookie_is_not_an_api_credential(personas: Personas) -> None:
     bob = Visitor()
     bob.sign_in(personas.member)
     assert_401(bob.get("/api/v1/me"))
+
+
+@pytest.mark.parametrize("auth", ["", "Bearer lgp_short", "Basic abc", "Bearer " + "x" * 42])
+def test_precheck_answers_before_the_rest_of_the_stack(auth: str) -> None:
+    from django.test import RequestFactory
+
+    from loginguard.apitokens.middleware import BearerPrecheckMiddleware
+
+    def rest_of_stack(request: object) -> object:
+        raise AssertionError("a malformed token reached sessions, routing or ninja")
+
+    middleware = BearerPrecheckMiddleware(rest_of_stack)  # type: ignore[arg-type]
+    response = middleware(RequestFactory().get("/api/v1/me", HTTP_AUTHORIZATION=auth))
+    assert response.status_code == 401 and "Bearer" in response["WWW-Authenticate"]

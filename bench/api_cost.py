@@ -1,0 +1,135 @@
+"""API throughput against /healthz on the same server, measured in the same run.
+
+    apt-get install wrk
+    .venv/bin/python -m bench.api_cost                    # SQLite: ratios and memory
+    .venv/bin/python -m bench.api_cost --engine postgres  # adds 10^3 vs 10^6 tokens
+
+wrk (C, 1 thread, 4 connections) drives `loginguard serve --workers 2` over loopback; it
+shares the 2 cores, which lowers every number alike, so only ratios are reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+
+from bench.harness import Installation, installation
+
+TOKEN_SHELL = """
+from loginguard.apitokens.services import api_token_create
+from loginguard.tenancy.models import ClientAccount
+from loginguard.users.services import user_create
+account = ClientAccount.objects.create(name="Bench API")
+user = user_create(username="benchapi", email="b@api.example", account=account,
+                   password="bench-api-passphrase-1")
+print(api_token_create(user=user, name="bench", days=7, ip="", user_agent="")[1])
+"""
+
+# Bulk rows with precomputed hashes: no password hashing, no Python loop.
+SEED_SQL = """
+INSERT INTO users_user (password, username, username_key, email, first_name, last_name,
+    phone, time_zone, kind, account_id, is_client_admin, is_active, date_joined,
+    notify_new_device, notify_password_changed, notify_token_created, notify_code_lockout)
+SELECT '!', 'seed' || g, 'seed' || g, 'seed' || g || '@seed.example', '', '', '', 'UTC',
+       'client', (SELECT id FROM tenancy_clientaccount WHERE name = 'Bench API'), false,
+       true, now(), true, true, true, true
+FROM generate_series(1, {n}) AS g;
+INSERT INTO apitokens_apitoken (user_id, name, token_hash, display_prefix, created_at,
+    expires_at)
+SELECT u.id, 'seed', encode(sha256(('seed-token-' || u.id)::bytea), 'hex'), 'lgp_seed',
+       now(), now() + interval '30 days'
+FROM users_user u WHERE u.username_key LIKE 'seed%';
+ANALYZE users_user; ANALYZE apitokens_apitoken;
+"""
+
+
+def wrk(url: str, seconds: int, token: str | None = None) -> tuple[float, int]:
+    command = ["wrk", "-t1", "-c4", f"-d{seconds}s", url]
+    if token:
+        command[1:1] = ["-H", f"Authorization: Bearer {token}"]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    return rps, total
+
+
+def shell(inst: Installation, code: str) -> str:
+    return subprocess.run([sys.executable, "-m", "loginguard.cli", "shell", "-c", code],
+                          env=inst.env, capture_output=True, text=True, check=True
+                          ).stdout.strip().splitlines()[-1]
+
+
+def seed(inst: Installation, rows: int) -> None:
+    import psycopg
+
+    with psycopg.connect(inst.env["DATABASE_URL"], autocommit=True) as conn:
+        conn.execute(SEED_SQL.format(n=rows))  # type: ignore[arg-type]
+
+
+def ratios(inst: Installation, token: str, seconds: int) -> dict[str, float]:
+    base = inst.base_url
+    wrk(f"{base}/healthz", 2)
+    wrk(f"{base}/api/v1/me", 2, token)
+    bad = token[:-1] + ("A" if token[-1] != "A" else "B")
+    healthz, _ = wrk(f"{base}/healthz", seconds)
+    me, _ = wrk(f"{base}/api/v1/me", seconds, token)
+    bad_rps, _ = wrk(f"{base}/api/v1/me", seconds, bad)
+    return {"healthz": healthz, "me": me, "bad_checksum": bad_rps}
+
+
+def memory(inst: Installation, token: str, requests: int) -> tuple[list[int], list[int], int]:
+    request = urllib.request.Request(inst.base_url + "/api/v1/me",
+                                     headers={"Authorization": f"Bearer {token}"})
+    for _ in range(1000):
+        urllib.request.urlopen(request).read()
+    first = inst.rss_bytes()
+    done = 1000
+    while done < requests:
+        _, total = wrk(inst.base_url + "/api/v1/me", 20, token)
+        done += total
+    time.sleep(1)
+    return first, inst.rss_bytes(), done
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--engine", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--memory-requests", type=int, default=100_000)
+    parser.add_argument("--big", type=int, default=1_000_000)
+    args = parser.parse_args()
+    with installation(engine=args.engine, workers=2, with_worker=False) as inst:
+        token = shell(inst, TOKEN_SHELL)
+        r = ratios(inst, token, args.seconds)
+        print(f"GET /healthz {r['healthz']:.0f}/s; GET /api/v1/me {r['me']:.0f}/s -> ratio "
+              f"{r['me'] / r['healthz']:.2f} (goal >= 0.6); bad checksum "
+              f"{r['bad_checksum']:.0f}/s -> ratio {r['bad_checksum'] / r['healthz']:.2f} "
+              "(goal >= 0.9)", flush=True)
+        first, last, done = memory(inst, token, args.memory_requests)
+        growth = [b / a for a, b in zip(first, last, strict=False)]
+        print(f"worker RSS after 1,000 requests {[a // 2**20 for a in first]} MiB, after "
+              f"{done:,}: {[b // 2**20 for b in last]} MiB -> ratio "
+              f"{max(growth):.3f} (goal <= 1.10)", flush=True)
+    if args.engine != "postgres":
+        return
+    results = {}
+    for rows in (1_000, args.big):
+        with installation(engine="postgres", workers=2, with_worker=False) as inst:
+            token = shell(inst, TOKEN_SHELL)
+            started = time.monotonic()
+            seed(inst, rows)
+            print(f"seeded {rows:,} users and tokens in {time.monotonic() - started:.0f} s",
+                  flush=True)
+            wrk(f"{inst.base_url}/api/v1/me", 3, token)
+            results[rows] = wrk(f"{inst.base_url}/api/v1/me", args.seconds, token)[0]
+    print(f"GET /api/v1/me with {args.big:,} tokens {results[args.big]:.0f}/s vs 1,000 "
+          f"{results[1_000]:.0f}/s -> ratio {results[args.big] / results[1_000]:.2f} "
+          "(goal >= 0.9)")
+
+
+if __name__ == "__main__":
+    main()
