@@ -76,10 +76,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "loginguard.signin.middleware.HealthCheckMiddleware",
+    "loginguard.apitokens.middleware.BearerPrecheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "loginguard.web.middleware.ContentSecurityPolicyMiddleware",
-    "loginguard.apitokens.middleware.BearerPrecheckMiddleware",
     "loginguard.web.middleware.ApiJsonErrorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -158,3 +158,16 @@ def test_precheck_answers_before_the_rest_of_the_stack(auth: str) -> None:
     middleware = BearerPrecheckMiddleware(rest_of_stack)  # type: ignore[arg-type]
     response = middleware(RequestFactory().get("/api/v1/me", HTTP_AUTHORIZATION=auth))
     assert response.status_code == 401 and "Bearer" in response["WWW-Authenticate"]
+
+
+def test_token_format_roundtrip_and_rejections() -> None:
+    for _ in range(200):
+        token = token_format.generate()
+        assert len(token) == 42 and token_format.well_formed(token)
+        body = token[4:36]
+        assert token[36:] == token_format.checksum(body)
+        flipped = token[:10] + ("a" if token[10] != "a" else "b") + token[11:]
+        assert not token_format.well_formed(flipped)  # a typo fails the checksum
+    for bad in ["", "lgp_", "LGP_" + "a" * 38, "lgp_" + "a" * 37, "lgp_" + "a" * 39,
+                "lgp_" + "-" * 38, "lgp_" + "ａ" * 38, "lgp_" + "a" * 37 + "\n"]:
+        assert not token_format.well_formed(bad)

@@ -2,11 +2,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 
 from loginguard.apitokens import format as token_format
 
 API_PREFIX = "/api/v1/"
+# Sent before the security-headers middleware runs, so it carries its own.
+REFUSAL = b'{"detail": "Missing, malformed, revoked or expired token."}'
+REFUSAL_HEADERS = {
+    "Content-Type": "application/json",
+    "WWW-Authenticate": 'Bearer realm="loginguard"',
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+}
 PUBLIC = {"/api/v1/openapi.json", "/api/v1/docs"}
 
 
@@ -26,8 +34,5 @@ class BearerPrecheckMiddleware:
             header = request.META.get("HTTP_AUTHORIZATION", "")
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token_format.well_formed(token.strip()):
-                response = JsonResponse(
-                    {"detail": "Missing, malformed, revoked or expired token."}, status=401)
-                response["WWW-Authenticate"] = 'Bearer realm="loginguard"'
-                return response
+                return HttpResponse(REFUSAL, status=401, headers=REFUSAL_HEADERS)
         return self.get_response(request)
