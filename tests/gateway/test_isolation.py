@@ -94,3 +94,14 @@ def test_account_log_shows_only_this_account_and_filters(personas: Personas,
     assert only_bob.count("<td>bob</td>") >= 1 and "<td>alice</td>" not in only_bob
     for junk in ["?user=abc", "?type=nope", "?page=-1", "?page=99999", "?user=" + "9" * 30]:
         assert alice.get(f"/accounts/{personas.account.pk}/log/{junk}").status_code == 200
+
+
+@pytest.mark.parametrize("user_id", ["", "abc", "-1", "0", "9" * 40])
+def test_connect_with_a_bad_user_id_is_404(personas: Personas, signed_in: Signer,
+                                           user_id: str) -> None:
+    rita = signed_in(personas.reseller_user)
+    connections = Connection.objects.count()
+    response = rita.post(f"/gateway/accounts/{personas.account.pk}/connect/",
+                         {"user_id": user_id})
+    assert response.status_code == 404 and Connection.objects.count() == connections
+    assert rita.get("/gateway/accounts/abc/").status_code == 404

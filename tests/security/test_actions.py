@@ -288,3 +288,12 @@ def test_another_accounts_admin_cannot_change_the_email(personas: Personas,
     assert change_email(sam, personas.member.pk, "evil@x.example").status_code == 404
     deliver()
     assert not emails_to("evil@x.example")
+
+
+@pytest.mark.parametrize("bad", ["0", "abc", "-1", "9" * 40, "١"])
+def test_unknown_session_and_token_ids_are_404(personas: Personas, signed_in: Signer,
+                                               bad: str) -> None:
+    bob = unlocked(signed_in, personas.member)
+    assert bob.post(f"/security/sessions/{bad}/end/").status_code == 404
+    assert bob.post(f"/security/tokens/{bad}/revoke/").status_code == 404
+    assert bob.post(f"/security/devices/{bad}/rename/", {"name": "x"}).status_code == 404

@@ -144,3 +144,14 @@ def test_edit_user_is_in_the_header_popup(personas: Personas,
     bob = signed_in(personas.member)
     html = bob.get("/").content.decode()
     assert f'href="/users/{personas.member.pk}/">Edit User</a>' in html
+
+
+@pytest.mark.parametrize("field", ["is_client_admin", "is_active", "first_name", "email"])
+def test_crafted_fields_on_notifications_are_refused_whole(personas: Personas,
+                                                           signed_in: Callable[..., Visitor],
+                                                           field: str) -> None:
+    alice = signed_in(personas.admin)
+    before = User.objects.filter(pk=personas.member.pk).values().get()
+    response = alice.post(f"/users/{personas.member.pk}/notifications/", {field: "x"})
+    assert response.status_code == 403
+    assert User.objects.filter(pk=personas.member.pk).values().get() == before
