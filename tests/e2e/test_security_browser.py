@@ -48,8 +48,16 @@ def test_security_section_end_to_end(browser: Browser, stack: Stack, dana: str) 
     page = browser.new_context(user_agent=UA).new_page()
     sign_in(page, stack, "dana", dana, "yes")
 
-    page.get_by_label("Account menu for dana").click()  # the icon opens the pop-up
-    page.get_by_role("menuitem", name="Edit User").click()
+    menu = page.get_by_label("Account menu for dana")
+    menu.focus()  # keyboard: Enter opens the pop-up, Escape closes it and keeps focus
+    page.keyboard.press("Enter")
+    edit_user = page.locator(".popup").get_by_role("link", name="Edit User")
+    expect(edit_user).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(edit_user).to_be_hidden()
+    expect(menu).to_be_focused()
+    menu.click()  # the icon opens the pop-up
+    edit_user.click()
     expect(page.get_by_role("heading", name="dana")).to_be_visible()
     expect(page.get_by_role("link", name="User Details")).to_have_attribute(
         "aria-current", "page")
@@ -69,7 +77,7 @@ def test_security_section_end_to_end(browser: Browser, stack: Stack, dana: str) 
     token = page.get_by_test_id("new-token").input_value()
     assert re.fullmatch(r"lgp_[0-9A-Za-z]{38}", token)
     page.get_by_label("Account menu for dana").click()
-    page.get_by_role("menuitem", name="Edit User").click()  # the record again
+    page.locator(".popup").get_by_role("link", name="Edit User").click()  # the record again
     assert token not in page.content()  # shown once
     expect(page.locator("#security").get_by_text("nightly export")).to_be_visible()
 
