@@ -13,7 +13,7 @@ from loginguard.web import mailbox, views
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.home, name="home"),
     path("about/", views.landing, name="landing"),
-    path("healthz", views.healthz, name="healthz"),
+    # /healthz is answered by signin.middleware.HealthCheckMiddleware, before any of this.
     path("api/v1/", api_v1.urls),
     re_path(r"^api/(?P<rest>.*)$", views.api_not_found),
     path("login/", signin.login_view, name="login"),

@@ -203,3 +203,12 @@ def test_the_trust_prompt_before_the_code_sends_back_to_the_code(personas: Perso
     assert visitor.trust("no").headers["Location"] == "/login/verify/"
     assert visitor.signed_in_as() is None
     assert visitor.code(last_code(personas.member.email)).headers["Location"] == "/login/trust/"
+
+
+@pytest.mark.parametrize("secure", [True, False])
+def test_device_cookie_is_secure_exactly_when_secure_cookies(personas: Personas,
+                                                             visitor: Visitor, settings: object,
+                                                             secure: bool) -> None:
+    settings.SECURE_COOKIES = secure  # type: ignore[attr-defined]
+    visitor.sign_in(personas.member, trust="yes", name="Laptop")
+    assert bool(visitor.client.cookies[COOKIE_NAME]["secure"]) is secure

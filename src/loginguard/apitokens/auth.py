@@ -4,7 +4,7 @@ database query; then one indexed SHA-256 lookup and a constant-time compare."""
 from __future__ import annotations
 
 import hmac
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db.models import Q
 
@@ -32,12 +32,12 @@ def token_authenticate(token: str, *, ip: str) -> ApiToken | None:
     return row
 
 
-def _touch(row: ApiToken, ip: str, now: object) -> None:
+def _touch(row: ApiToken, ip: str, now: datetime) -> None:
     # "Last used" without a write per request: at most one UPDATE a minute per token, and
     # the condition makes concurrent requests agree on who writes it.
-    stale = row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION  # type: ignore[operator]
+    stale = row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION
     if not stale:
         return
-    cutoff = now - LAST_USED_RESOLUTION  # type: ignore[operator]
+    cutoff = now - LAST_USED_RESOLUTION
     ApiToken.objects.filter(Q(last_used_at=None) | Q(last_used_at__lte=cutoff),
                             pk=row.pk).update(last_used_at=now, last_used_ip=ip or None)

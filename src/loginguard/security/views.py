@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -153,8 +153,6 @@ def token_create(request: HttpRequest) -> HttpResponse:
     try:
         row, token = api_token_create(user=user, name=request.POST.get("name") or "",
                                       days=days, ip=info.ip, user_agent=info.user_agent)
-    except PermissionDenied:
-        raise
     except ValidationError as exc:
         return render_record(request, user, "details", status=400,
                              token_errors=exc.messages)

@@ -6,12 +6,6 @@ from django.views.decorators.http import require_GET
 
 
 @require_GET
-def healthz(request: HttpRequest) -> HttpResponse:
-    # Served before any session work: load balancers poll it constantly.
-    return HttpResponse("ok", content_type="text/plain")
-
-
-@require_GET
 def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect("login")
