@@ -81,12 +81,13 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "loginguard.web.middleware.ContentSecurityPolicyMiddleware",
     "loginguard.web.middleware.ApiJsonErrorsMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Pages only: the cookie-free API skips these (loginguard/web/browser.py).
+    "loginguard.web.browser.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "loginguard.signin.middleware.SessionBindingMiddleware",
+    "loginguard.web.browser.CsrfViewMiddleware",
+    "loginguard.web.browser.AuthenticationMiddleware",
+    "loginguard.web.browser.MessageMiddleware",
+    "loginguard.web.browser.SessionBindingMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -171,3 +171,25 @@ def test_token_format_roundtrip_and_rejections() -> None:
     for bad in ["", "lgp_", "LGP_" + "a" * 38, "lgp_" + "a" * 37, "lgp_" + "a" * 39,
                 "lgp_" + "-" * 38, "lgp_" + "ａ" * 38, "lgp_" + "a" * 37 + "\n"]:
         assert not token_format.well_formed(bad)
+
+
+def test_the_api_never_reads_or_sets_cookies(personas: Personas, token: str) -> None:
+    # Sessions, CSRF, cookie authentication and messages are skipped under /api/
+    # (web/browser.py): a signed-in browser's cookies neither help nor get touched, and a
+    # call from another IP does not end that browser's session.
+    from tests.conftest import Visitor
+
+    bob = Visitor()
+    bob.sign_in(personas.member)
+    response = bob.client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {token}",
+                              REMOTE_ADDR="198.51.100.99")
+    assert response.status_code == 200 and not response.cookies
+    assert bob.signed_in_as() == "bob"
+
+
+def test_refused_tokens_leave_no_error_log_line(personas: Personas, token: str,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="django.request"):
+        assert_401(get("/api/v1/me", f"Bearer {corrupt(token)}"))
+        assert_401(get("/api/v1/me", "Basic abc"))
+    assert not [r for r in caplog.records if r.name == "django.request"]

@@ -1,0 +1,62 @@
+"""CompiledLookup: the ORM's own SQL, converters and select_related population, compiled
+once per connection, give the same objects as the queryset."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from loginguard.apitokens.models import ApiToken
+from loginguard.apitokens.services import api_token_create
+from loginguard.lib.compiled import CompiledLookup
+from tests.conftest import Personas
+
+BY_HASH = CompiledLookup(
+    lambda digest: ApiToken.objects.select_related("user__account").filter(token_hash=digest),
+    "0" * 64)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_same_objects_as_the_orm(personas: Personas) -> None:
+    api_token_create(user=personas.member, name="t", days=30, ip="", user_agent="")
+    expected = ApiToken.objects.select_related("user__account").get()
+    for _ in range(2):  # the first call compiles, the second reuses
+        row = BY_HASH.first(expected.token_hash)
+        assert row is not None and row.pk == expected.pk
+        for field in ApiToken._meta.concrete_fields:
+            assert getattr(row, field.attname) == getattr(expected, field.attname)
+        assert row.expires_at.tzinfo is not None  # the backend's converters ran
+        assert row.user.username == "bob" and row.user.account.name == "Acme"
+        assert row.user.password == expected.user.password
+    assert BY_HASH.first("f" * 64) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_query_and_each_thread_its_own_connection(
+        personas: Personas, django_assert_num_queries: object) -> None:
+    api_token_create(user=personas.member, name="t", days=30, ip="", user_agent="")
+    digest = ApiToken.objects.get().token_hash
+    with django_assert_num_queries(1):  # type: ignore[operator]
+        row = BY_HASH.first(digest)
+        assert row is not None and row.user.account.name == "Acme"  # no lazy loads
+    found: list[object] = []
+
+    def other_thread() -> None:
+        from django.db import connection
+
+        try:
+            found.append(BY_HASH.first(digest))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    thread.join()
+    assert getattr(found[0], "pk", None) == row.pk
+
+
+def test_a_queryset_with_other_parameters_is_refused(db: None) -> None:
+    lookup = CompiledLookup(lambda name: ApiToken.objects.filter(name=name, user_id=7), "x")
+    with pytest.raises(ValueError, match="placeholders"):
+        lookup.first("x")
