@@ -4,6 +4,7 @@ drives the HTTP pages like a browser, email delivery through the real worker, th
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,26 @@ def _no_dev_mailbox(settings: Any) -> None:
     # Production shape by default; the mailbox tests turn demo mode on themselves.
     # (Tests keep the real Argon2id parameters: the hasher is part of what they check.)
     settings.DEV_MAILBOX_DIR = None
+
+
+@pytest.fixture(autouse=True)
+def _isolated_throttles() -> Iterator[None]:
+    """With REDIS_URL set the throttle counters live in Redis, which the database rollback
+    between tests does not reach: each test gets its own key prefix, deleted after it."""
+    from loginguard.throttle import counters
+
+    store = counters.store()
+    if not isinstance(store, counters.RedisStore):
+        yield
+        return
+    default, store.prefix = store.prefix, f"loginguard-test:{uuid.uuid4().hex}:"
+    try:
+        yield
+    finally:
+        keys = list(store.redis.scan_iter(match=store.prefix + "*"))
+        if keys:
+            store.redis.delete(*keys)
+        store.prefix = default
 
 
 @pytest.fixture(autouse=True)

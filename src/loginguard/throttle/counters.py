@@ -1,12 +1,19 @@
-"""Atomic counters on the database. Every update happens under ``select_for_update`` in
-its own transaction, so concurrent requests on PostgreSQL (row lock) or SQLite (one
-writer at a time) never lose an increment."""
+"""Atomic counters shared by every process (SPEC §2.6): rows in the database, or hashes in
+Redis when `REDIS_URL` is set.
+
+Database: every update happens under ``select_for_update`` in its own transaction, so
+concurrent requests on PostgreSQL (row lock) or SQLite (one writer at a time) never lose an
+increment. Redis: every update is one Lua script, which Redis runs atomically. Both take
+"now" from `loginguard.lib.clock`, so windows and locks behave the same on either."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Any, Protocol
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from loginguard.lib import clock
@@ -27,33 +34,147 @@ class State:
         return max(0, int((self.locked_until - clock.now()).total_seconds() + 0.999))
 
 
-def _locked_row(key: str, now: datetime) -> Counter:
-    try:
+def _state(count: int, started: datetime, locked: datetime | None, now: datetime,
+           window: timedelta | None) -> State:
+    if window is not None and now - started > window:
+        return State(0, None)
+    return State(count, locked)
+
+
+def _locked_until(count: int, now: datetime, lock_from: int | None,
+                  lock_base: timedelta, previous: datetime | None) -> datetime | None:
+    if lock_from is None or count < lock_from:
+        return previous
+    return now + min(lock_base * 2 ** min(count - lock_from, 32), MAX_LOCK)
+
+
+class Store(Protocol):
+    def read_many(self, keys: dict[str, timedelta | None], now: datetime
+                  ) -> dict[str, State]: ...
+
+    def hit(self, key: str, now: datetime, window: timedelta | None, lock_from: int | None,
+            lock_base: timedelta) -> State: ...
+
+    def clear(self, key: str) -> None: ...
+
+
+class DatabaseStore:
+    """`throttle_counter` rows, one per key."""
+
+    def read_many(self, keys: dict[str, timedelta | None], now: datetime
+                  ) -> dict[str, State]:
+        found = {row.key: row for row in Counter.objects.filter(key__in=list(keys))}
+        return {key: State(0, None) if (row := found.get(key)) is None else
+                _state(row.count, row.window_started_at, row.locked_until, now, window)
+                for key, window in keys.items()}
+
+    def hit(self, key: str, now: datetime, window: timedelta | None, lock_from: int | None,
+            lock_base: timedelta) -> State:
         with transaction.atomic():
-            return Counter.objects.select_for_update().get_or_create(
-                key=key, defaults={"window_started_at": now})[0]
-    except IntegrityError:  # created by a concurrent request between get and create
-        return Counter.objects.select_for_update().get(key=key)
+            row = self._locked_row(key, now)
+            if window is not None and now - row.window_started_at > window:
+                row.count, row.window_started_at = 0, now
+            row.count += 1
+            row.locked_until = _locked_until(row.count, now, lock_from, lock_base,
+                                             row.locked_until)
+            row.save()
+            return State(row.count, row.locked_until)
+
+    @staticmethod
+    def _locked_row(key: str, now: datetime) -> Counter:
+        try:
+            with transaction.atomic():
+                return Counter.objects.select_for_update().get_or_create(
+                    key=key, defaults={"window_started_at": now})[0]
+        except IntegrityError:  # created by a concurrent request between get and create
+            return Counter.objects.select_for_update().get(key=key)
+
+    def clear(self, key: str) -> None:
+        Counter.objects.filter(key=key).delete()
+
+
+# KEYS[1]: the counter's hash. ARGV: now, window (s, or -1 for none), lock_from (or -1),
+# lock base (s), longest lock (s), expiry (s). Returns {count, locked_until or ""}.
+# Same rules as DatabaseStore.hit, run by Redis as one atomic step.
+HIT_SCRIPT = """
+local now, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+local lock_from, base, longest = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local fields = redis.call('HMGET', KEYS[1], 'c', 's', 'l')
+local count, started, locked = tonumber(fields[1]) or 0, tonumber(fields[2]) or now, fields[3]
+if window >= 0 and now - started > window then count, started = 0, now end
+count = count + 1
+if lock_from >= 0 and count >= lock_from then
+  locked = tostring(now + math.min(base * 2 ^ math.min(count - lock_from, 32), longest))
+end
+redis.call('HSET', KEYS[1], 'c', count, 's', tostring(started))
+if locked then redis.call('HSET', KEYS[1], 'l', locked) end
+redis.call('EXPIRE', KEYS[1], ARGV[6])
+return {count, locked or ''}
+"""
+# A counter nobody touched for this long is forgotten (bounded memory however many
+# usernames an attacker sprays); windows and locks are far shorter.
+IDLE_EXPIRY = timedelta(days=30)
+
+
+def _epoch(moment: datetime) -> str:
+    return repr(moment.timestamp())
+
+
+def _moment(value: Any) -> datetime | None:
+    if value in (None, b"", ""):
+        return None
+    return datetime.fromtimestamp(float(value), tz=UTC)
+
+
+class RedisStore:
+    """One hash per key (`c` count, `s` window start, `l` locked until, epoch seconds)."""
+
+    def __init__(self, url: str, prefix: str = "loginguard:throttle:") -> None:
+        import redis
+
+        self.redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        self.prefix = prefix
+        self._hit = self.redis.register_script(HIT_SCRIPT)
+
+    def read_many(self, keys: dict[str, timedelta | None], now: datetime
+                  ) -> dict[str, State]:
+        pipe = self.redis.pipeline(transaction=False)
+        for key in keys:
+            pipe.hmget(self.prefix + key, "c", "s", "l")
+        states = {}
+        for (key, window), (count, started, locked) in zip(keys.items(), pipe.execute(),
+                                                           strict=True):
+            states[key] = State(0, None) if count is None else _state(
+                int(count), _moment(started) or now, _moment(locked), now, window)
+        return states
+
+    def hit(self, key: str, now: datetime, window: timedelta | None, lock_from: int | None,
+            lock_base: timedelta) -> State:
+        count, locked = self._hit(keys=[self.prefix + key], args=[
+            _epoch(now), window.total_seconds() if window else -1,
+            -1 if lock_from is None else lock_from, lock_base.total_seconds(),
+            MAX_LOCK.total_seconds(), int(IDLE_EXPIRY.total_seconds())])
+        return State(int(count), _moment(locked))
+
+    def clear(self, key: str) -> None:
+        self.redis.delete(self.prefix + key)
+
+
+@cache
+def store() -> Store:
+    """Redis when `REDIS_URL` is set, else the database; chosen once per process."""
+    if settings.REDIS_URL:
+        return RedisStore(settings.REDIS_URL)
+    return DatabaseStore()
 
 
 def read_many(keys: dict[str, timedelta | None]) -> dict[str, State]:
-    """Several counters in one query (the sign-in path reads two on every attempt)."""
-    now = clock.now()
-    found = {row.key: row for row in Counter.objects.filter(key__in=list(keys))}
-    states = {}
-    for key, window in keys.items():
-        row = found.get(key)
-        stale = row is not None and window is not None and now - row.window_started_at > window
-        states[key] = State(0, None) if row is None or stale else State(row.count,
-                                                                         row.locked_until)
-    return states
+    """Several counters in one round trip (the sign-in path reads two on every attempt)."""
+    return store().read_many(keys, clock.now())
 
 
 def read(key: str, window: timedelta | None = None) -> State:
-    row = Counter.objects.filter(key=key).first()
-    if row is None or (window is not None and clock.now() - row.window_started_at > window):
-        return State(0, None)
-    return State(row.count, row.locked_until)
+    return read_many({key: window})[key]
 
 
 def hit(key: str, *, window: timedelta | None = None, lock_from: int | None = None,
@@ -61,17 +182,8 @@ def hit(key: str, *, window: timedelta | None = None, lock_from: int | None = No
     """Add one. With ``window`` the count restarts when the window has passed; with
     ``lock_from`` the n-th hit and each after it lock for base × 2^(n - lock_from),
     capped at one hour."""
-    now = clock.now()
-    with transaction.atomic():
-        row = _locked_row(key, now)
-        if window is not None and now - row.window_started_at > window:
-            row.count, row.window_started_at = 0, now
-        row.count += 1
-        if lock_from is not None and row.count >= lock_from:
-            row.locked_until = now + min(lock_base * 2 ** (row.count - lock_from), MAX_LOCK)
-        row.save()
-        return State(row.count, row.locked_until)
+    return store().hit(key, clock.now(), window, lock_from, lock_base)
 
 
 def clear(key: str) -> None:
-    Counter.objects.filter(key=key).delete()
+    store().clear(key)
