@@ -108,3 +108,29 @@ def test_twenty_wrong_codes_at_once_are_all_counted() -> None:
 
     assert in_parallel(20, submit) == ["200 "] * 20
     assert counters.read(f"code-user:{User.objects.get().pk}").count == 20
+
+
+def test_twenty_code_requests_at_once_issue_at_most_five() -> None:
+    from loginguard.codes.models import CodePurpose
+    from loginguard.codes.services import QuotaError, code_issue
+    from loginguard.tenancy.services import account_create
+    from loginguard.users.services import user_create
+
+    bob = user_create(username="bob", email="bob@acme.example", password=PASSWORD,
+                      account=account_create(name="Acme"))
+    counter = iter(range(20))
+    lock = threading.Lock()
+
+    def request_code() -> str:
+        with lock:
+            n = next(counter)
+        try:
+            code_issue(user=bob, purpose=CodePurpose.LOGIN, challenge=f"challenge-{n}",
+                       cooldown=False)
+        except QuotaError:
+            return "refused"
+        return "issued"
+
+    results = in_parallel(20, request_code)
+    assert results.count("issued") == 5 and results.count("refused") == 15
+    assert OneTimeCode.objects.filter(user=bob).count() == 5

@@ -45,27 +45,29 @@ def _digest(*, user_id: int, purpose: str, challenge: str, code: str) -> str:
                        algorithm="sha256").hexdigest()
 
 
-def _check_quota(user: User, purpose: str, *, cooldown: bool) -> None:
-    if cooldown:
-        last = OneTimeCode.objects.filter(user=user, purpose=purpose).values_list(
-            "created_at", flat=True).first()
-        if last is not None and clock.now() - last < policies.RESEND_COOLDOWN:
-            wait = policies.RESEND_COOLDOWN - (clock.now() - last)
-            raise QuotaError(int(wait.total_seconds()) + 1,
-                             "A code was sent less than a minute ago.")
-    if not policies.code_issue_allowed(user.pk, purpose):
-        raise QuotaError(3600, "Too many codes were requested in the last hour.")
+def _check_cooldown(user: User, purpose: str) -> None:
+    last = OneTimeCode.objects.filter(user=user, purpose=purpose).values_list(
+        "created_at", flat=True).first()
+    if last is not None and clock.now() - last < policies.RESEND_COOLDOWN:
+        wait = policies.RESEND_COOLDOWN - (clock.now() - last)
+        raise QuotaError(int(wait.total_seconds()) + 1,
+                         "A code was sent less than a minute ago.")
 
 
 def code_issue(*, user: User, purpose: CodePurpose, challenge: str, cooldown: bool,
                ip: str = "", user_agent: str = "") -> str:
     """Create the one live code of this challenge (replacing any earlier one) and return
     it for the caller's email. Raises ``QuotaError`` past 5 an hour or within the
-    60-second resend cooldown."""
-    _check_quota(user, purpose, cooldown=cooldown)
+    60-second resend cooldown; the caller's transaction then rolls back."""
+    if cooldown:
+        _check_cooldown(user, purpose)
     code = f"{secrets.randbelow(10**6):06d}"
     now = clock.now()
     with transaction.atomic():
+        # Counted and checked in one atomic step: two concurrent requests can never both
+        # take the fifth code of the hour.
+        if not policies.code_issued(user.pk, purpose):
+            raise QuotaError(3600, "Too many codes were requested in the last hour.")
         OneTimeCode.objects.filter(challenge=challenge, used_at=None, revoked=False).update(
             revoked=True)
         OneTimeCode.objects.create(
@@ -73,7 +75,6 @@ def code_issue(*, user: User, purpose: CodePurpose, challenge: str, cooldown: bo
             expires_at=now + CODE_LIFETIME,
             code_hmac=_digest(user_id=user.pk, purpose=purpose, challenge=challenge, code=code),
         )
-        policies.code_issued(user.pk, purpose)
         record(event_type=EventType.CODE_SENT, subject=user, actor=user, ip=ip,
                user_agent=user_agent, extra={"purpose": str(purpose)})
     return code
@@ -82,7 +83,8 @@ def code_issue(*, user: User, purpose: CodePurpose, challenge: str, cooldown: bo
 def code_verify(*, user: User, purpose: CodePurpose, challenge: str, submitted: object,
                 ip: str = "", user_agent: str = "") -> Verdict:
     """Check a submitted code. Every non-OK answer counts toward the user's lock-out."""
-    if policies.code_lock_seconds(user.pk):
+    failures = policies.code_failures(user.pk)
+    if failures.locked_for():
         _count_failure(user, ip, user_agent)
         return Verdict.LOCKED
     text = "".join(str(submitted).split()) if isinstance(submitted, str) else ""
@@ -94,7 +96,8 @@ def code_verify(*, user: User, purpose: CodePurpose, challenge: str, submitted: 
         if live is not None and verdict is Verdict.WRONG:
             OneTimeCode.objects.filter(pk=live.pk).update(attempts=F("attempts") + 1)
         return _count_failure(user, ip, user_agent) or verdict
-    policies.code_succeeded(user.pk)
+    if failures.count:  # a write only when there is something to clear
+        policies.code_succeeded(user.pk)
     record(event_type=EventType.CODE_VERIFIED, subject=user, actor=user, ip=ip,
            user_agent=user_agent, extra={"purpose": str(purpose)})
     return Verdict.OK

@@ -70,7 +70,7 @@ class DatabaseStore:
 
     def hit(self, key: str, now: datetime, window: timedelta | None, lock_from: int | None,
             lock_base: timedelta) -> State:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):
             row = self._locked_row(key, now)
             if window is not None and now - row.window_started_at > window:
                 row.count, row.window_started_at = 0, now
@@ -82,11 +82,13 @@ class DatabaseStore:
 
     @staticmethod
     def _locked_row(key: str, now: datetime) -> Counter:
+        row = Counter.objects.select_for_update().filter(key=key).first()
+        if row is not None:
+            return row
         try:
-            with transaction.atomic():
-                return Counter.objects.select_for_update().get_or_create(
-                    key=key, defaults={"window_started_at": now})[0]
-        except IntegrityError:  # created by a concurrent request between get and create
+            with transaction.atomic():  # a savepoint only when the row is new
+                return Counter.objects.create(key=key, window_started_at=now)
+        except IntegrityError:  # created by a concurrent request since the SELECT
             return Counter.objects.select_for_update().get(key=key)
 
     def clear(self, key: str) -> None:

@@ -56,8 +56,8 @@ def password_succeeded(username_key: str) -> None:
     counters.clear(f"pw-user:{username_key}")
 
 
-def code_lock_seconds(user_id: int) -> int:
-    return counters.read(f"code-user:{user_id}").locked_for()
+def code_failures(user_id: int) -> State:
+    return counters.read(f"code-user:{user_id}")
 
 
 def code_failed(user_id: int) -> State:
@@ -68,13 +68,11 @@ def code_succeeded(user_id: int) -> None:
     counters.clear(f"code-user:{user_id}")
 
 
-def code_issue_allowed(user_id: int, purpose: str) -> bool:
-    key = f"code-issued:{purpose}:{user_id}"
-    return counters.read(key, CODE_WINDOW).count < CODES_PER_HOUR
-
-
-def code_issued(user_id: int, purpose: str) -> None:
-    counters.hit(f"code-issued:{purpose}:{user_id}", window=CODE_WINDOW)
+def code_issued(user_id: int, purpose: str) -> bool:
+    """Count one more code of this purpose; False when it would be past the hour's budget
+    (the database store's count rolls back with the refused request)."""
+    state = counters.hit(f"code-issued:{purpose}:{user_id}", window=CODE_WINDOW)
+    return state.count <= CODES_PER_HOUR
 
 
 def reset_request_allowed(email: str, ip: str) -> bool:
