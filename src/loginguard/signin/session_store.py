@@ -32,7 +32,7 @@ class SessionStore(DbSessionStore):
     def save(self, must_create: bool = False) -> None:
         if self.session_key is None:
             self.create()
-        data = self._get_session(no_load=must_create or self._unsaved)
+        data = self._get_session(no_load=must_create or self._unsaved)  # type: ignore[attr-defined]
         # The data carries any custom expiry; the default one moves with the clock and a
         # row written moments ago is not worth rewriting for it.
         snapshot = self.serializer().dumps(data)
