@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from django.db import connection
 
 from loginguard.apitokens.models import ApiToken
 from loginguard.apitokens.services import api_token_create
@@ -60,3 +61,19 @@ def test_a_queryset_with_other_parameters_is_refused(db: None) -> None:
     lookup = CompiledLookup(lambda name: ApiToken.objects.filter(name=name, user_id=7), "x")
     with pytest.raises(ValueError, match="placeholders"):
         lookup.first("x")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql",
+                    reason="prepared statements are a PostgreSQL feature")
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_the_lookup_is_prepared_once_and_nothing_else_is(
+        personas: Personas) -> None:
+    api_token_create(user=personas.member, name="t", days=30, ip="", user_agent="")
+    digest = ApiToken.objects.get().token_hash
+    for _ in range(10):
+        assert BY_HASH.first(digest) is not None
+        assert ApiToken.objects.filter(token_hash=digest).exists()  # Django's own query
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        statements = [row[0] for row in cursor.fetchall()]
+    assert len(statements) == 1 and '"apitokens_apitoken"."token_hash" = $1' in statements[0]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Generic, TypeVar
 
 from django.db import connections
@@ -69,7 +70,7 @@ class CompiledLookup(Generic[M]):
     def first(self, *values: Any, using: str = "default") -> M | None:
         connection = connections[using]
         prepared = self._prepared.get(connection) or self._prepare(connection, using)
-        with connection.cursor() as cursor:
+        with _cursor(connection) as cursor:
             cursor.execute(prepared.sql, values)
             row: Sequence[Any] | None = cursor.fetchone()
         if row is None:
@@ -81,3 +82,32 @@ class CompiledLookup(Generic[M]):
         for populator in prepared.populators:
             populator.populate(row, obj)
         return obj  # type: ignore[return-value]
+
+
+def _cursor(connection: BaseDatabaseWrapper) -> Any:
+    """Django's cursor; on PostgreSQL one whose statements the server prepares once per
+    connection, so the query is not planned again on every call (planning the three-table
+    join cost more server CPU than running it). Behind PgBouncer this needs its support
+    for prepared statements (1.21+, `max_prepared_statements`); see docs/operations.md."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    connection.ensure_connection()
+    raw = connection.connection
+    if raw.prepare_threshold is None:
+        # Django turns psycopg's statement preparation off (for connection poolers). Turn
+        # it back on for statements executed with prepare=True only: Django's own cursors
+        # bind parameters client-side and never prepare.
+        raw.prepare_threshold = 2**31 - 1
+    raw_cursor = _preparing_cursor_class()(raw)
+    return connection._prepare_cursor(raw_cursor)  # type: ignore[attr-defined]
+
+
+@cache
+def _preparing_cursor_class() -> type:
+    import psycopg  # only on PostgreSQL installations
+
+    class PreparingCursor(psycopg.Cursor[Any]):
+        def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+            return super().execute(query, params, prepare=True, **kwargs)
+
+    return PreparingCursor
