@@ -77,3 +77,11 @@ def test_on_postgresql_the_lookup_is_prepared_once_and_nothing_else_is(
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         statements = [row[0] for row in cursor.fetchall()]
     assert len(statements) == 1 and '"apitokens_apitoken"."token_hash" = $1' in statements[0]
+
+
+def test_all_returns_every_row(personas: Personas) -> None:
+    for name in ("one", "two"):
+        api_token_create(user=personas.member, name=name, days=30, ip="", user_agent="")
+    by_user = CompiledLookup(lambda user_id: ApiToken.objects.filter(user_id=user_id), 0)
+    assert sorted(t.name for t in by_user.all(personas.member.pk)) == ["one", "two"]
+    assert by_user.all(personas.admin.pk) == []

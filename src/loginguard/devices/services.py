@@ -12,6 +12,7 @@ from loginguard.devices.fingerprint import Fingerprint, same_device
 from loginguard.devices.models import TrustedDevice
 from loginguard.emails import kinds as emails
 from loginguard.lib import clock
+from loginguard.lib.compiled import CompiledLookup
 from loginguard.tenancy.policy import ip_policy_for
 
 if TYPE_CHECKING:
@@ -21,6 +22,11 @@ MAX_DEVICES = 20
 CODE_FRESHNESS = timedelta(days=30)
 
 
+_BY_SECRET = CompiledLookup(
+    lambda user_id, secret_hash: TrustedDevice.objects.filter(user_id=user_id).filter(
+        secret_hash=secret_hash), 0, "placeholder")
+
+
 def trusted_device_match(*, user: User, secret: str | None,
                          current: Fingerprint) -> TrustedDevice | None:
     """The user's trusted device for this browser secret *and* this IP/browser/OS under
@@ -28,8 +34,7 @@ def trusted_device_match(*, user: User, secret: str | None,
     if secret is None:
         return None
     policy = ip_policy_for(user)
-    candidates = TrustedDevice.objects.filter(user=user, secret_hash=hash_secret(secret))
-    for device in candidates:
+    for device in _BY_SECRET.all(user.pk, hash_secret(secret)):
         if same_device(policy, device.fingerprint, current):
             device.user = user  # already loaded: recording must not fetch it again
             return device

@@ -39,8 +39,8 @@ class _Prepared:
 class CompiledLookup(Generic[M]):
     """``CompiledLookup(lambda v: Model.objects.filter(key=v), "placeholder")`` then
     ``lookup.first("real value")``: the row's instance (with its select_related objects),
-    or None. The queryset must take its parameters only from the placeholders, in order,
-    and must not use annotations or prefetching."""
+    or None; ``lookup.all(...)`` every row. The queryset must take its parameters only from
+    the placeholders, in order, and must not use annotations or prefetching."""
 
     def __init__(self, build: Callable[..., QuerySet[M]], *placeholders: Any) -> None:
         self._build = build
@@ -68,20 +68,29 @@ class CompiledLookup(Generic[M]):
         return prepared
 
     def first(self, *values: Any, using: str = "default") -> M | None:
+        rows = self._run(values, using, many=False)
+        return rows[0] if rows else None
+
+    def all(self, *values: Any, using: str = "default") -> list[M]:
+        return self._run(values, using, many=True)
+
+    def _run(self, values: tuple[Any, ...], using: str, *, many: bool) -> list[M]:
         connection = connections[using]
         prepared = self._prepared.get(connection) or self._prepare(connection, using)
         with _cursor(connection) as cursor:
             cursor.execute(prepared.sql, values)
-            row: Sequence[Any] | None = cursor.fetchone()
-        if row is None:
-            return None
+            rows: Sequence[Sequence[Any]] = (
+                cursor.fetchall() if many else [r for r in [cursor.fetchone()] if r])
         if prepared.converters:
-            [row] = prepared.compiler.apply_converters([row], prepared.converters)
-        obj = prepared.model.from_db(using, prepared.init_list,
-                                     row[prepared.start:prepared.end])
-        for populator in prepared.populators:
-            populator.populate(row, obj)
-        return obj  # type: ignore[return-value]
+            rows = list(prepared.compiler.apply_converters(rows, prepared.converters))
+        objects = []
+        for row in rows:
+            obj = prepared.model.from_db(using, prepared.init_list,
+                                         row[prepared.start:prepared.end])
+            for populator in prepared.populators:
+                populator.populate(row, obj)
+            objects.append(obj)
+        return objects  # type: ignore[return-value]
 
 
 def _cursor(connection: BaseDatabaseWrapper) -> Any:
