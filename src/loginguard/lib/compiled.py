@@ -100,6 +100,7 @@ def _cursor(connection: BaseDatabaseWrapper) -> Any:
     for prepared statements (1.21+, `max_prepared_statements`); see docs/operations.md."""
     if connection.vendor != "postgresql":
         return connection.cursor()
+    connection.close_if_health_check_failed()  # as connection.cursor() does
     connection.ensure_connection()
     raw = connection.connection
     if raw.prepare_threshold is None:
