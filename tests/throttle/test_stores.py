@@ -130,3 +130,22 @@ def test_the_store_follows_redis_url(settings: object) -> None:
         assert isinstance(counters.store(), counters.RedisStore)
     finally:
         counters.store.cache_clear()
+
+
+def test_sign_in_fails_closed_when_redis_is_unreachable(
+        personas: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A throttle that cannot count must not let attempts through unthrottled: the attempt
+    # is refused with the error page ("try again in a moment") and nothing is issued.
+    from django.test import Client
+
+    from loginguard.codes.models import OneTimeCode
+    from tests.conftest import PASSWORD
+
+    unreachable = counters.RedisStore("redis://127.0.0.1:1/0")  # nothing listens on port 1
+    monkeypatch.setattr(counters, "store", lambda: unreachable)
+    client = Client(raise_request_exception=False)
+    client.get("/login/")
+    response = client.post("/login/", {"username": "bob", "password": PASSWORD})
+    assert response.status_code == 500
+    assert b"Try again in a moment" in response.content
+    assert not OneTimeCode.objects.exists() and "_auth_user_id" not in client.session
