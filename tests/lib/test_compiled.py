@@ -3,10 +3,12 @@ once per connection, give the same objects as the queryset."""
 
 from __future__ import annotations
 
+import gc
 import threading
+import weakref
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 
 from loginguard.apitokens.models import ApiToken
 from loginguard.apitokens.services import api_token_create
@@ -42,12 +44,14 @@ def test_one_query_and_each_thread_its_own_connection(
         row = BY_HASH.first(digest)
         assert row is not None and row.user.account.name == "Acme"  # no lazy loads
     found: list[object] = []
+    thread_connection: list[weakref.ref[object]] = []
 
     def other_thread() -> None:
         from django.db import connection
 
         try:
             found.append(BY_HASH.first(digest))
+            thread_connection.append(weakref.ref(connections["default"]))
         finally:
             connection.close()
 
@@ -55,6 +59,12 @@ def test_one_query_and_each_thread_its_own_connection(
     thread.start()
     thread.join()
     assert getattr(found[0], "pk", None) == row.pk
+    # The compiled state lives on each connection: it does not keep a finished thread's
+    # connection alive.
+    found.clear()  # the row's instances, nothing else of the thread's
+    del thread
+    gc.collect()
+    assert thread_connection[0]() is None
 
 
 def test_a_queryset_with_other_parameters_is_refused(db: None) -> None:

@@ -10,7 +10,6 @@ builds the instances exactly as `QuerySet.__iter__` does (Django 5.2's `ModelIte
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -24,10 +23,12 @@ from django.db.models.query import get_related_populators  # type: ignore[attr-d
 M = TypeVar("M", bound=Model)
 
 
+CACHE_ATTRIBUTE = "_loginguard_compiled"  # on each connection: {lookup: _Prepared}
+
+
 @dataclass
 class _Prepared:
     sql: str
-    compiler: Any
     converters: dict[int, Any]
     model: type[Model]
     init_list: list[str]
@@ -45,8 +46,6 @@ class CompiledLookup(Generic[M]):
     def __init__(self, build: Callable[..., QuerySet[M]], *placeholders: Any) -> None:
         self._build = build
         self._placeholders = placeholders
-        self._prepared: weakref.WeakKeyDictionary[BaseDatabaseWrapper, _Prepared] = (
-            weakref.WeakKeyDictionary())
 
     def _prepare(self, connection: BaseDatabaseWrapper, using: str) -> _Prepared:
         queryset = self._build(*self._placeholders)
@@ -58,13 +57,15 @@ class CompiledLookup(Generic[M]):
         select, klass_info = compiler.select, compiler.klass_info
         start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
         prepared = _Prepared(
-            sql=sql, compiler=compiler,
+            sql=sql,
             converters=compiler.get_converters([s[0] for s in select[:compiler.col_count]]),
             model=klass_info["model"],
             init_list=[f[0].target.attname for f in select[start:end]],
             start=start, end=end,
             populators=get_related_populators(klass_info, select, using))
-        self._prepared[connection] = prepared
+        # Kept on the connection itself (its converters are bound to it), so the prepared
+        # state goes away with a thread's connection instead of keeping it alive.
+        vars(connection).setdefault(CACHE_ATTRIBUTE, {})[self] = prepared
         return prepared
 
     def first(self, *values: Any, using: str = "default") -> M | None:
@@ -76,15 +77,19 @@ class CompiledLookup(Generic[M]):
 
     def _run(self, values: tuple[Any, ...], using: str, *, many: bool) -> list[M]:
         connection = connections[using]
-        prepared = self._prepared.get(connection) or self._prepare(connection, using)
+        prepared = (vars(connection).get(CACHE_ATTRIBUTE, {}).get(self)
+                    or self._prepare(connection, using))
         with _cursor(connection) as cursor:
             cursor.execute(prepared.sql, values)
             rows: Sequence[Sequence[Any]] = (
                 cursor.fetchall() if many else [r for r in [cursor.fetchone()] if r])
-        if prepared.converters:
-            rows = list(prepared.compiler.apply_converters(rows, prepared.converters))
         objects = []
         for row in rows:
+            if prepared.converters:  # as SQLCompiler.apply_converters does
+                row = list(row)
+                for position, (functions, expression) in prepared.converters.items():
+                    for function in functions:
+                        row[position] = function(row[position], expression, connection)
             obj = prepared.model.from_db(using, prepared.init_list,
                                          row[prepared.start:prepared.end])
             for populator in prepared.populators:
