@@ -86,7 +86,7 @@ def signin_steps(rounds: int) -> None:
         steps.setdefault(name, []).append((time.process_time() - start) * 1000)
         return response
 
-    def sign_in(client: Client, username: str, trust: str, n: int) -> None:
+    def sign_in(client: Client, username: str, trust: str) -> None:
         def csrf() -> str:
             return client.cookies["lg_csrf"].value
 
@@ -114,17 +114,17 @@ def signin_steps(rounds: int) -> None:
 
     users = [user_create(username=f"u{n}", email=f"u{n}@bench.example", account=account,
                          password=PASSWORD) for n in range(2 * rounds)]
-    for n, user in enumerate(users[:rounds]):
+    for user in users[:rounds]:
         sign_in(Client(REMOTE_ADDR="127.0.0.1", HTTP_USER_AGENT=UA,
-                       HTTP_HOST="127.0.0.1:8000"), user.username, "no", n)
+                       HTTP_HOST="127.0.0.1:8000"), user.username, "no")
     trusted = []
-    for n, user in enumerate(users[rounds:]):
+    for user in users[rounds:]:
         client = Client(REMOTE_ADDR="127.0.0.1", HTTP_USER_AGENT=UA, HTTP_HOST="127.0.0.1:8000")
-        sign_in(client, user.username, "yes", n)
+        sign_in(client, user.username, "yes")
         trusted.append((client, user.username))
     steps = {k: v for k, v in steps.items() if "(yes)" not in k}
-    for n, (client, username) in enumerate(trusted):
-        sign_in(client, username, "trusted", n)
+    for client, username in trusted:
+        sign_in(client, username, "trusted")
     hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
     encoded = hasher.hash(PASSWORD)
     hash_ms = cpu_us(lambda: hasher.verify(encoded, PASSWORD), 20) / 1000

@@ -20,8 +20,8 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware as _Csrf
 
 from loginguard.signin.middleware import SessionBindingMiddleware as _SessionBinding
+from loginguard.web.middleware import API_PREFIX
 
-API_PREFIX = "/api/"
 HOOKS = ("process_view", "process_exception", "process_template_response")
 
 

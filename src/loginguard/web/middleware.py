@@ -5,6 +5,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+API_PREFIX = "/api/"  # the JSON API: bearer tokens, no cookies, JSON errors
 DOCS_PATH = "/api/v1/docs"
 
 
@@ -35,7 +36,7 @@ class ApiJsonErrorsMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if (request.path.startswith("/api/") and response.status_code >= 400
+        if (request.path.startswith(API_PREFIX) and response.status_code >= 400
                 and not response.get("Content-Type", "").startswith("application/json")):
             json_response = JsonResponse({"detail": response.reason_phrase},
                                          status=response.status_code)

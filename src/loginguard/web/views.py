@@ -4,6 +4,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
+from loginguard.web.middleware import API_PREFIX
+
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
@@ -23,6 +25,6 @@ def api_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    if request.path.startswith("/api/"):
+    if request.path.startswith(API_PREFIX):
         return JsonResponse({"detail": "Internal server error."}, status=500)
     return render(request, "500.html", status=500)
