@@ -108,6 +108,18 @@ def _drop(name: str | None) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def _forget_throttles(env: dict[str, str]) -> None:
+    """With REDIS_URL the stack's throttle counters live in Redis under its own database's
+    name (throttle/counters.py): remove them with the database."""
+    if not env.get("REDIS_URL"):
+        return
+    code = ("from loginguard.throttle import counters; s = counters.store(); "
+            "keys = list(s.redis.scan_iter(match=s.prefix + '*')); "
+            "keys and s.redis.delete(*keys)")
+    subprocess.run([sys.executable, "-m", "loginguard.cli", "shell", "-c", code], env=env,
+                   capture_output=True, timeout=60, check=True)
+
+
 def _wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -156,4 +168,5 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             except subprocess.TimeoutExpired:
                 process.kill()
         smtp.stop()
+        _forget_throttles(env)
         _drop(pg_name)

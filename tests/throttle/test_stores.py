@@ -127,9 +127,18 @@ def test_the_store_follows_redis_url(settings: object) -> None:
         assert isinstance(counters.store(), counters.DatabaseStore)
         counters.store.cache_clear()
         settings.REDIS_URL = "redis://127.0.0.1:6379/15"  # type: ignore[attr-defined]
-        assert isinstance(counters.store(), counters.RedisStore)
+        redis_store = counters.store()
+        assert isinstance(redis_store, counters.RedisStore)
+        assert redis_store.prefix == counters.redis_prefix()
     finally:
         counters.store.cache_clear()
+
+
+def test_installations_sharing_a_redis_have_their_own_keys() -> None:
+    prefixes = {counters.redis_prefix({"HOST": host, "PORT": "5432", "NAME": name})
+                for host, name in [("db1", "loginguard"), ("db2", "loginguard"),
+                                   ("db1", "staging")]}
+    assert len(prefixes) == 3 and all(p.startswith("loginguard:") for p in prefixes)
 
 
 def test_sign_in_fails_closed_when_redis_is_unreachable(
@@ -141,7 +150,8 @@ def test_sign_in_fails_closed_when_redis_is_unreachable(
     from loginguard.codes.models import OneTimeCode
     from tests.conftest import PASSWORD
 
-    unreachable = counters.RedisStore("redis://127.0.0.1:1/0")  # nothing listens on port 1
+    # nothing listens on port 1
+    unreachable = counters.RedisStore("redis://127.0.0.1:1/0", prefix="unreachable:")
     monkeypatch.setattr(counters, "store", lambda: unreachable)
     client = Client(raise_request_exception=False)
     client.get("/login/")

@@ -139,7 +139,7 @@ def _moment(value: Any) -> datetime | None:
 class RedisStore:
     """One hash per key (`c` count, `s` window start, `l` locked until, epoch seconds)."""
 
-    def __init__(self, url: str, prefix: str = "loginguard:throttle:") -> None:
+    def __init__(self, url: str, prefix: str) -> None:
         import redis
 
         self.redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
@@ -170,11 +170,19 @@ class RedisStore:
         self.redis.delete(self.prefix + key)
 
 
+def redis_prefix(db: dict[str, Any] | None = None) -> str:
+    """This installation's keys, named after its database (`loginguard:<host>:<port>/<name>
+    :throttle:`): installations sharing one Redis (staging beside production, every CI run
+    with its own test database) never share counters."""
+    db = db if db is not None else settings.DATABASES["default"]
+    return f"loginguard:{db.get('HOST') or ''}:{db.get('PORT') or ''}/{db['NAME']}:throttle:"
+
+
 @cache
 def store() -> Store:
     """Redis when `REDIS_URL` is set, else the database; chosen once per process."""
     if settings.REDIS_URL:
-        return RedisStore(settings.REDIS_URL)
+        return RedisStore(settings.REDIS_URL, prefix=redis_prefix())
     return DatabaseStore()
 
 
