@@ -39,7 +39,7 @@ USERS = (
              account="Globex Ltd", admin=True),
     DemoUser("gus", "gus@globex.example", "quartz-willow-ember", "client user",
              account="Globex Ltd"),
-    DemoUser("nora", "nora@acme.example", None, "client user (invited, no password yet)",
+    DemoUser("nora", "nora@acme.example", None, "client user (no password yet)",
              account="Acme Corp"),
 )
 

@@ -25,7 +25,8 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo users (sign in at {settings.BASE_URL}/login/):")
         for demo in users:
             where = demo.account or f"{demo.reseller} (gateway)"
-            password = demo.password or "— invited: see the mailbox"
+            password = demo.password or "(invited)"
             self.stdout.write(f"  {demo.username:<6} {password:<24} {demo.role}, {where}")
+        self.stdout.write("An invited user chooses a password from the invitation email.")
         if settings.DEV_MAILBOX_DIR:
             self.stdout.write(f"Emails arrive at {settings.BASE_URL}/dev/mailbox/")
