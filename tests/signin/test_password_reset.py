@@ -11,7 +11,8 @@ from loginguard.codes.models import OneTimeCode
 from loginguard.devices.models import TrustedDevice
 from loginguard.lib import clock
 from loginguard.signin.models import UserSession
-from tests.conftest import Personas, Visitor, deliver, emails_to, last_code
+from loginguard.users.models import User
+from tests.conftest import PASSWORD, Personas, Visitor, deliver, emails_to, last_code
 
 NEW = "a-brand-new-passphrase-77"
 
@@ -108,3 +109,28 @@ def test_reset_requests_are_rate_limited_per_address(personas: Personas) -> None
     for _ in range(7):
         Visitor().post("/password/reset/", {"email": "bob@acme.example"})
     assert len(deliver()) == 5
+
+
+def test_reset_requests_are_rate_limited_per_ip(personas: Personas) -> None:
+    # 20 an hour from one IP, whichever addresses it names (mail-bombing many users).
+    addresses = [f"nobody{n}@acme.example" for n in range(19)] + ["bob@acme.example"] * 2
+    for address in addresses:
+        Visitor(ip="203.0.113.9").post("/password/reset/", {"email": address})
+    assert [m.to for m in deliver()] == [["bob@acme.example"]]  # the 21st request was refused
+    Visitor(ip="203.0.113.10").post("/password/reset/", {"email": "bob@acme.example"})
+    assert len(deliver()) == 2  # another IP is not affected
+
+
+def test_link_dies_when_the_user_is_deactivated_even_if_reactivated(personas: Personas) -> None:
+    bob = personas.member
+    Visitor().post("/password/reset/", {"email": bob.email})
+    link = reset_link(bob.email)
+    alice = Visitor(ip="192.0.2.50")
+    alice.sign_in(personas.admin)
+    alice.post(f"/users/{bob.pk}/permissions/", {})  # deactivate
+    alice.post(f"/users/{bob.pk}/permissions/", {"is_active": "on"})  # and reactivate
+    assert User.objects.get(pk=bob.pk).is_active
+    assert Visitor().get(link).status_code == 400
+    response = Visitor().post(link, {"new_password1": NEW, "new_password2": NEW})
+    assert response.status_code == 400
+    assert User.objects.get(pk=bob.pk).check_password(PASSWORD)

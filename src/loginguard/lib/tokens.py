@@ -1,6 +1,7 @@
 """Self-invalidating, expiring links (Django's password-reset token, with our clock and
-our own lifetimes). A token dies when the user's password, last login, email or active
-flag changes, so a used reset or invitation link cannot be used twice."""
+our own lifetimes). A token dies when the user's password, last login or email changes (so
+a used reset or invitation link cannot be used twice), while the user is inactive, and for
+good when the user is deactivated (``links_invalidated_at``), even once reactivated."""
 
 from __future__ import annotations
 
@@ -25,7 +26,9 @@ class ExpiringTokenGenerator(PasswordResetTokenGenerator):
         return clock.now().replace(tzinfo=None)
 
     def _make_hash_value(self, user: Any, timestamp: int) -> str:
-        return f"{super()._make_hash_value(user, timestamp)}{user.is_active}"
+        invalidated = user.links_invalidated_at
+        stamp = "" if invalidated is None else int(invalidated.timestamp())
+        return f"{super()._make_hash_value(user, timestamp)}{user.is_active}{stamp}"
 
     def check_token(self, user: Any, token: str | None) -> bool:
         if not token or len(token) > 64 or not super().check_token(user, token):

@@ -58,6 +58,9 @@ class User(AbstractBaseUser):
     notify_password_changed = models.BooleanField(default=True)
     notify_token_created = models.BooleanField(default=True)
     notify_code_lockout = models.BooleanField(default=True)
+    # Reset and invitation links issued before this moment are dead, even once the user is
+    # active again (set on deactivation; part of the links' hash, lib/tokens.py).
+    links_invalidated_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects: ClassVar[UserManager] = UserManager()
 

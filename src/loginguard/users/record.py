@@ -160,8 +160,12 @@ def user_set_active(*, actor: User, target: User, active: bool, info: RequestInf
     if target.is_active == active:
         return
     with transaction.atomic():
-        User.objects.filter(pk=target.pk).update(is_active=active)
-        target.is_active = active
+        changes: dict[str, object] = {"is_active": active}
+        if not active:  # outstanding reset and invitation links die for good
+            changes["links_invalidated_at"] = clock.now()
+        User.objects.filter(pk=target.pk).update(**changes)
+        for field, value in changes.items():
+            setattr(target, field, value)
         if not active:
             sessions_end_all(user=target)
             trusted_devices_revoke_all(user=target, reason="deactivated")
