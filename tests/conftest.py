@@ -55,6 +55,22 @@ def _isolated_throttles() -> Iterator[None]:
         store.prefix = default
 
 
+@pytest.fixture
+def hashed_lengths() -> Iterator[list[int]]:
+    """The length of every password handed to Argon2 during the test."""
+    from loginguard.users.hashers import LoginguardArgon2Hasher
+
+    lengths: list[int] = []
+    original = LoginguardArgon2Hasher.verify
+
+    def verify(self: LoginguardArgon2Hasher, password: str, encoded: str) -> bool:
+        lengths.append(len(password))
+        return original(self, password, encoded)
+
+    with mock.patch.object(LoginguardArgon2Hasher, "verify", verify):
+        yield lengths
+
+
 @pytest.fixture(autouse=True)
 def _reset_clock() -> Iterator[None]:
     clock.reset()

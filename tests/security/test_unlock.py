@@ -44,6 +44,16 @@ def test_wrong_password_does_not_unlock(personas: Personas, signed_in: Signer,
     assert "Trusted devices" not in record(bob, personas.member.pk)
 
 
+def test_an_over_long_password_is_refused_without_hashing(personas: Personas,
+                                                         signed_in: Signer,
+                                                         hashed_lengths: list[int]) -> None:
+    bob = signed_in(personas.member)
+    hashed_lengths.clear()
+    response = unlock(bob, "x" * 1025)
+    assert response.status_code == 400 and b"That is not your password" in response.content
+    assert hashed_lengths == []
+
+
 def test_another_users_password_does_not_unlock(personas: Personas, signed_in: Signer) -> None:
     personas.admin.set_password("the-admins-own-password-1")
     personas.admin.save()

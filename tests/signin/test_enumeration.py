@@ -63,3 +63,13 @@ def test_inactive_user_with_the_right_password_gets_no_code(personas: Personas) 
     User.objects.filter(pk=personas.member.pk).update(is_active=False)
     Visitor().password("bob")
     assert deliver() == []
+
+
+@pytest.mark.parametrize("length", [1025, 100_000])
+def test_an_over_long_password_is_never_hashed_in_full(personas: Personas, length: int,
+                                                       hashed_lengths: list[int]) -> None:
+    # Argon2's cost grows with its input: a megabyte "password" must not buy CPU. One
+    # bounded verify still runs, so the answer takes as long as any other failure.
+    response = Visitor().post("/login/", {"username": "bob", "password": "x" * length})
+    assert b"That username and password don" in response.content
+    assert hashed_lengths == [1024]

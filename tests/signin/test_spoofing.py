@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from loginguard.devices.cookie import COOKIE_NAME
+from loginguard.devices.fingerprint import families
 from loginguard.devices.models import TrustedDevice
 from tests.conftest import CHROME_WINDOWS, FIREFOX_LINUX, PASSWORD, Personas, Visitor, last_code
 
@@ -108,3 +109,9 @@ def test_a_malformed_device_cookie_is_ignored(personas: Personas, cookie: str) -
     browser.trust("yes", "New")
     assert browser.client.cookies[COOKIE_NAME].value != cookie
     assert TrustedDevice.objects.count() == 1
+
+
+def test_only_the_first_512_characters_of_a_user_agent_are_parsed() -> None:
+    # ua-parser's regular expressions are not run over an attacker's megabyte header.
+    assert families("x" * 400 + CHROME_WINDOWS) == ("Chrome", "Windows")
+    assert families("x" * 512 + CHROME_WINDOWS) == ("Other", "Other")
