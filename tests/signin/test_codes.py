@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 import pytest
 
 from loginguard.audit.models import AuditEvent
-from loginguard.codes.models import OneTimeCode
+from loginguard.codes.models import CodePurpose, OneTimeCode
+from loginguard.codes.services import Verdict, code_issue, code_verify
 from loginguard.lib import clock
-from loginguard.throttle import counters
+from loginguard.throttle import counters, policies
 from tests.conftest import Personas, Visitor, emails_to, last_code
 
 
@@ -196,3 +198,34 @@ def test_a_code_read_by_two_requests_is_claimed_by_only_one(personas: Personas,
     assert visitor.code(code).headers["Location"] == "/login/trust/"
     verdict = services._judge(stale, personas.member, "login", pending["challenge"], code)
     assert verdict is services.Verdict.USED_UP
+
+
+def test_a_locked_code_step_refuses_even_the_right_code(personas: Personas) -> None:
+    bob = personas.member
+    for _ in range(10):
+        policies.code_failed(bob.pk)  # ten consecutive failures: locked for 30 s
+    code = code_issue(user=bob, purpose=CodePurpose.LOGIN, challenge="c1", cooldown=False)
+    verify = partial(code_verify, user=bob, purpose=CodePurpose.LOGIN, challenge="c1")
+    assert verify(submitted=code) is Verdict.LOCKED  # counted: now locked for 60 s
+    clock.advance(timedelta(seconds=59))
+    assert verify(submitted=code) is Verdict.LOCKED  # and now for 120 s
+    clock.advance(timedelta(seconds=121))
+    assert verify(submitted=code) is Verdict.OK  # the lock never blocks the real user forever
+
+
+def test_only_the_exact_code_is_accepted(personas: Personas) -> None:
+    bob = personas.member
+    for n in range(40):
+        challenge = f"c{n}"
+        code = code_issue(user=bob, purpose=CodePurpose.LOGIN, challenge=challenge,
+                          cooldown=False)
+        other = code_issue(user=personas.admin, purpose=CodePurpose.LOGIN,
+                           challenge=f"other-{n}", cooldown=False)  # a live code, not bob's
+        near_misses = {code[:-1] + str((int(code[-1]) + 1) % 10),
+                       str((int(code[0]) + 1) % 10) + code[1:], code[1:] + code[0], other}
+        verify = partial(code_verify, user=bob, purpose=CodePurpose.LOGIN, challenge=challenge)
+        assert [verify(submitted=c) for c in near_misses - {code}] == \
+            [Verdict.WRONG] * len(near_misses - {code})
+        assert verify(submitted=code) is Verdict.OK  # also clears the failure counter
+        counters.clear(f"code-issued:login:{bob.pk}")  # the hourly quota is not under test
+        counters.clear(f"code-issued:login:{personas.admin.pk}")

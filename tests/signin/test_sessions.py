@@ -10,7 +10,7 @@ from loginguard.audit.models import AuditEvent
 from loginguard.devices.cookie import COOKIE_NAME
 from loginguard.lib import clock
 from loginguard.signin.models import UserSession
-from tests.conftest import FIREFOX_LINUX, Personas, Visitor, last_code
+from tests.conftest import CHROME_LINUX, FIREFOX_WINDOWS, Personas, Visitor, last_code
 
 
 def test_session_key_rotates_at_sign_in(personas: Personas, visitor: Visitor) -> None:
@@ -71,14 +71,15 @@ def test_logout_needs_csrf(personas: Personas) -> None:
     assert browser.post("/logout/").status_code == 403
 
 
-@pytest.mark.parametrize("change", ["ip", "browser"])
+@pytest.mark.parametrize("change", ["ip", "browser", "os"])
 def test_a_device_change_mid_session_signs_out(personas: Personas, visitor: Visitor,
                                                change: str) -> None:
     visitor.sign_in(personas.member)
     if change == "ip":
         visitor.ip = "192.0.2.1"
     else:
-        visitor.client.defaults["HTTP_USER_AGENT"] = FIREFOX_LINUX
+        visitor.client.defaults["HTTP_USER_AGENT"] = {"browser": FIREFOX_WINDOWS,
+                                                      "os": CHROME_LINUX}[change]
     response = visitor.get("/", follow=True)
     assert b"You were signed out because your IP address" in response.content
     assert visitor.signed_in_as() is None

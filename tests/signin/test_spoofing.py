@@ -9,7 +9,16 @@ import pytest
 from loginguard.devices.cookie import COOKIE_NAME
 from loginguard.devices.fingerprint import families
 from loginguard.devices.models import TrustedDevice
-from tests.conftest import CHROME_WINDOWS, FIREFOX_LINUX, PASSWORD, Personas, Visitor, last_code
+from tests.conftest import (
+    CHROME_LINUX,
+    CHROME_WINDOWS,
+    FIREFOX_LINUX,
+    FIREFOX_WINDOWS,
+    PASSWORD,
+    Personas,
+    Visitor,
+    last_code,
+)
 
 
 @pytest.fixture
@@ -78,12 +87,14 @@ def test_ip_policy_of_the_account(personas: Personas, trusted: Visitor, policy: 
     assert asks_for_code(trusted.password("bob")) is needs_code
 
 
+@pytest.mark.parametrize("user_agent", [FIREFOX_WINDOWS, CHROME_LINUX, FIREFOX_LINUX],
+                         ids=["other browser", "other OS", "both"])
 @pytest.mark.parametrize("policy", ["exact", "network", "off"])
 def test_a_different_browser_or_os_is_a_different_device(personas: Personas, trusted: Visitor,
-                                                         policy: str) -> None:
+                                                         policy: str, user_agent: str) -> None:
     personas.account.ip_match = policy
     personas.account.save()
-    trusted.client.defaults["HTTP_USER_AGENT"] = FIREFOX_LINUX
+    trusted.client.defaults["HTTP_USER_AGENT"] = user_agent
     assert asks_for_code(trusted.password("bob"))
 
 
