@@ -10,6 +10,7 @@ import pytest
 from loginguard.apitokens.models import ApiToken
 from loginguard.devices.models import TrustedDevice
 from loginguard.lib import clock
+from loginguard.security.unlock import SESSION_KEY as UNLOCK_KEY
 from loginguard.signin.models import UserSession
 from tests.conftest import PASSWORD, Personas, Visitor
 from tests.security.conftest import unlock
@@ -142,6 +143,22 @@ def test_security_pages_are_not_cached_or_framed(personas: Personas, signed_in: 
     response = bob.get(f"/users/{personas.member.pk}/")
     assert "no-store" in response.headers["Cache-Control"]
     assert response.headers["X-Frame-Options"] == "DENY"
+    # The one response that shows a new token, and every other action's answer, too.
+    for path, data in [("/security/tokens/create/", {"name": "ci", "expires_in_days": "7"}),
+                       ("/security/devices/remove-all/", {}), ("/security/lock/", {})]:
+        response = bob.post(path, data)
+        assert "no-store" in response.headers["Cache-Control"], path
+        assert response.headers["X-Frame-Options"] == "DENY", path
+
+
+def test_an_unlock_belongs_to_the_user_who_made_it(personas: Personas, signed_in: Signer) -> None:
+    bob = signed_in(personas.member)
+    unlock(bob)
+    session = bob.client.session
+    session[UNLOCK_KEY] = {**session[UNLOCK_KEY], "user_id": personas.admin.pk}
+    session.save()
+    assert "Trusted devices" not in record(bob, personas.member.pk)
+    assert bob.post("/security/devices/remove-all/").status_code == 403
 
 
 def test_anonymous_is_sent_to_log_in(personas: Personas) -> None:

@@ -4,7 +4,8 @@ import pytest
 from django.http import Http404
 
 from loginguard.tenancy.access import access_account_by_id, access_user_by_id, can_administer
-from tests.conftest import Personas
+from loginguard.users.services import user_create
+from tests.conftest import PASSWORD, Personas
 
 
 def test_client_admin_reaches_users_of_their_account_only(personas: Personas) -> None:
@@ -43,3 +44,21 @@ def test_account_access_is_limited_to_own_or_connected(personas: Personas) -> No
         access_account_by_id(personas.admin, personas.other_account.pk)
     with pytest.raises(Http404):
         access_account_by_id(personas.other_reseller_user, personas.account.pk)
+
+
+def test_account_guard_refuses_a_suspended_own_account(personas: Personas) -> None:
+    # Suspension also ends the account's sessions; the guard does not rely on that.
+    personas.account.is_active = False
+    personas.account.save()
+    with pytest.raises(Http404):
+        access_account_by_id(personas.admin, personas.account.pk)
+    with pytest.raises(Http404):
+        access_account_by_id(personas.reseller_user, personas.account.pk)
+
+
+def test_account_guard_refuses_an_unconnected_reseller_user(personas: Personas) -> None:
+    # The same reseller's account, but this user is not connected to it.
+    colleague = user_create(username="ron", email="ron@northwind.example",
+                            reseller=personas.reseller, password=PASSWORD)
+    with pytest.raises(Http404):
+        access_account_by_id(colleague, personas.account.pk)

@@ -1,0 +1,237 @@
+"""Does every security rule have a test that fails when the rule is removed?
+
+    .venv/bin/python scripts/rule_mutants.py            # all rules (~45 min on 2 cores)
+    .venv/bin/python scripts/rule_mutants.py -k code    # rules whose label contains "code"
+    .venv/bin/python scripts/rule_mutants.py --check    # is every entry still found? (make test)
+
+For each rule below, a copy of src/ and tests/ gets one small change that breaks the rule
+(a limit moved, a check dropped), and the test suite runs against the copy; it must fail.
+Your checkout is never modified. The browser, page-fuzz and schemathesis tests are left out
+to keep each run near a minute; the rules here are all checked by the others. A rule whose
+code text is no longer found is reported too: update its entry when the code moves.
+Exits non-zero when a change survived or was not found.
+
+Not listed: changes that other guards make harmless on purpose (defence in depth), e.g.
+the invitation lifetime below Django's PASSWORD_RESET_TIMEOUT cap, or csrf_protect on
+views that CsrfViewMiddleware already covers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# (rule, file under src/loginguard/, text, replacement)
+RULES: list[tuple[str, str, str, str]] = [
+    # §2.1 codes
+    ("§2.1 a code lives 10 minutes", "codes/services.py",
+     "CODE_LIFETIME = timedelta(minutes=10)", "CODE_LIFETIME = timedelta(minutes=11)"),
+    ("§2.1 an expired code is refused", "codes/services.py",
+     "    if clock.now() > live.expires_at:\n        return Verdict.EXPIRED",
+     "    if False:\n        return Verdict.EXPIRED"),
+    ("§2.1 5 wrong tries kill a code", "codes/services.py",
+     "MAX_TRIES_PER_CODE = 5", "MAX_TRIES_PER_CODE = 6"),
+    ("§2.1 a wrong try is counted on the code", "codes/services.py",
+     "if live is not None and verdict is Verdict.WRONG:", "if False:"),
+    ("§2.1 only the exact code is accepted", "codes/services.py",
+     "if not hmac.compare_digest(expected, given):", "if expected[:1] != given[:1]:"),
+    ("§2.1 every failed code counts toward the lock", "codes/services.py",
+     "    state = policies.code_failed(user.pk)", "    state = policies.code_failures(user.pk)"),
+    ("§2.1 a locked code step refuses even the right code", "codes/services.py",
+     "    if failures.locked_for():\n        _count_failure(user, ip, user_agent)",
+     "    if False:\n        _count_failure(user, ip, user_agent)"),
+    ("§2.1 10 failures lock the code step", "throttle/policies.py",
+     "CODE_LOCK_FROM = 10", "CODE_LOCK_FROM = 11"),
+    ("§2.1 backoff starts at 30 s", "throttle/counters.py",
+     "lock_base: timedelta = timedelta(seconds=30)",
+     "lock_base: timedelta = timedelta(seconds=15)"),
+    ("§2.1 §2.6 a lock lasts at most an hour", "throttle/counters.py",
+     "MAX_LOCK = timedelta(hours=1)", "MAX_LOCK = timedelta(hours=2)"),
+    ("§2.1 at most 5 codes an hour", "throttle/policies.py",
+     "CODES_PER_HOUR, CODE_WINDOW = 5,", "CODES_PER_HOUR, CODE_WINDOW = 6,"),
+    ("§2.1 resend cooldown 60 s", "throttle/policies.py",
+     "RESEND_COOLDOWN = timedelta(seconds=60)", "RESEND_COOLDOWN = timedelta(seconds=30)"),
+    ("§2 a repeated form field is malformed, not 'the last one'", "signin/views.py",
+     "    values = request.POST.getlist(field)\n    return values[0] if len(values) == 1 else None",
+     "    return request.POST.get(field)"),
+    # §2 pending login, §2.2-§2.3 devices
+    ("§2 a pending login expires after 10 minutes", "signin/pending.py",
+     "LIFETIME = timedelta(minutes=10)", "LIFETIME = timedelta(minutes=11)"),
+    ("§2.2 the fingerprint alone never grants trust", "devices/services.py",
+     "        if same_device(policy, device.fingerprint, current):", "        if True:"),
+    ("§2.2 an OS change is a different device", "devices/fingerprint.py",
+     "return (trusted.browser == current.browser and trusted.os == current.os",
+     "return (trusted.browser == current.browser"),
+    ("§2.2 network policy: IPv4 /24", "devices/fingerprint.py",
+     "prefix = 24 if a.version == 4 else 64", "prefix = 16 if a.version == 4 else 64"),
+    ("§2.2 network policy: IPv6 /64", "devices/fingerprint.py",
+     "prefix = 24 if a.version == 4 else 64", "prefix = 24 if a.version == 4 else 48"),
+    ("§2.2 at most 20 devices", "devices/services.py", "MAX_DEVICES = 20", "MAX_DEVICES = 21"),
+    ("§2.2 the least recently used device is evicted", "devices/services.py",
+     'order_by("-last_used_at", "-id")[MAX_DEVICES:]',
+     'order_by("last_used_at", "id")[MAX_DEVICES:]'),
+    ("§2.2 the device cookie is HttpOnly", "devices/cookie.py",
+     'httponly=True, samesite="Lax"', 'httponly=False, samesite="Lax"'),
+    ("§2.2 only the first 512 characters of a User-Agent are parsed", "devices/fingerprint.py",
+     "MAX_UA = 512", "MAX_UA = 100000"),
+    ("§2.3 a code is asked again after 30 days", "devices/services.py",
+     "CODE_FRESHNESS = timedelta(days=30)", "CODE_FRESHNESS = timedelta(days=31)"),
+    ("§2.3 a skipped code does not refresh the 30 days", "devices/services.py",
+     "    if code_verified:\n        device.last_code_at = now",
+     "    if True:\n        device.last_code_at = now"),
+    ("§2.3 a change made by the user keeps their device", "devices/services.py",
+     "        devices = devices.exclude(pk=keep.pk)", "        pass"),
+    # §2.4 sessions, §2.5 client IP
+    ("§2.4 a device change mid-session signs out", "signin/middleware.py",
+     "            reason = binding_violation(request, ip_policy_for(request.user))",
+     "            reason = None"),
+    ("§2.4 idle timeout 60 minutes", "signin/sessions.py",
+     "IDLE_TIMEOUT = timedelta(minutes=60)", "IDLE_TIMEOUT = timedelta(minutes=61)"),
+    ("§2.4 absolute lifetime 12 hours", "signin/sessions.py",
+     "ABSOLUTE_LIFETIME = timedelta(hours=12)", "ABSOLUTE_LIFETIME = timedelta(hours=13)"),
+    ("§2.5 the right-most untrusted hop wins", "lib/clientip.py",
+     "            for hop in reversed(hops):", "            for hop in hops:"),
+    ("§2.5 trusted proxies are skipped", "lib/clientip.py",
+     "                if not _trusted(address):\n                    break",
+     "                if True:\n                    break"),
+    ("§2.5 a huge X-Forwarded-For is garbage", "lib/clientip.py",
+     "MAX_FORWARDED_HOPS = 32", "MAX_FORWARDED_HOPS = 100000"),
+    # §2.6 throttles, §2.7 reset
+    ("§2.6 password backoff from the 5th failure", "throttle/policies.py",
+     "PASSWORD_LOCK_FROM = 5", "PASSWORD_LOCK_FROM = 6"),
+    ("§2.6 20 password failures a minute per IP", "throttle/policies.py",
+     "PASSWORD_IP_BUDGET, PASSWORD_IP_WINDOW = 20,",
+     "PASSWORD_IP_BUDGET, PASSWORD_IP_WINDOW = 21,"),
+    ("§9 an over-long password is never hashed in full (sign-in)", "signin/services.py",
+     "MAX_PASSWORD = 1024", "MAX_PASSWORD = 4096"),
+    ("§2.7 5 reset emails an hour per address", "throttle/policies.py",
+     "RESET_PER_EMAIL, RESET_PER_IP, RESET_WINDOW = 5, 20,",
+     "RESET_PER_EMAIL, RESET_PER_IP, RESET_WINDOW = 6, 20,"),
+    ("§2.7 20 reset requests an hour per IP", "throttle/policies.py",
+     "RESET_PER_EMAIL, RESET_PER_IP, RESET_WINDOW = 5, 20,",
+     "RESET_PER_EMAIL, RESET_PER_IP, RESET_WINDOW = 5, 21,"),
+    ("§2.7 a reset link lives 1 hour", "lib/tokens.py",
+     'purpose="password-reset", timeout_seconds=3600',
+     'purpose="password-reset", timeout_seconds=3700'),
+    ("§5 deactivation kills reset and invitation links for good", "lib/tokens.py",
+     '{user.is_active}{stamp}"', '{user.is_active}"'),
+    # §3 §5 authorisation
+    ("§3 nobody changes their own role or status", "users/permissions.py",
+     "    return actor.pk != target.pk and administers(actor, target)",
+     "    return administers(actor, target)"),
+    ("§3 a client user's notifications tab is read-only for them", "users/permissions.py",
+     '    if actor.pk == target.pk and actor.kind == "reseller":',
+     "    if actor.pk == target.pk:"),
+    ("§3 only client admins administer their account", "tenancy/access.py",
+     "        return actor.is_client_admin and actor.account_id == account.pk",
+     "        return actor.account_id == account.pk"),
+    ("§5 a reseller user administers only connected accounts", "tenancy/access.py",
+     "    return Connection.objects.filter(user=actor, account=account).exists()",
+     "    return True"),
+    ("§5 a suspended account is closed", "tenancy/access.py",
+     "        return ClientAccount.objects.filter(pk=actor.account_id, is_active=True)",
+     "        return ClientAccount.objects.filter(pk=actor.account_id)"),
+    ("§5 the account guard needs a connection", "tenancy/access.py",
+     "        reseller_id=actor.reseller_id, connections__user=actor, is_active=True",
+     "        reseller_id=actor.reseller_id, is_active=True"),
+    # §4 Security section
+    ("§4 an unlock lasts 10 minutes", "security/unlock.py",
+     "UNLOCK_FOR = timedelta(minutes=10)", "UNLOCK_FOR = timedelta(minutes=11)"),
+    ("§4 wrong unlock passwords are throttled", "security/unlock.py",
+     "    if gate.ip_exhausted or gate.lock_seconds:", "    if False:"),
+    ("§4 §2.4 the session key rotates at unlock", "security/unlock.py",
+     "        session_rotate_key(request)\n", ""),
+    ("§4 an unlock belongs to the user who made it", "security/unlock.py",
+     '    if not isinstance(data, dict) or data.get("user_id") != request.user.pk:',
+     "    if not isinstance(data, dict):"),
+    ("§9 an over-long password is never hashed (unlock)", "security/unlock.py",
+     "MAX_PASSWORD = 1024", "MAX_PASSWORD = 4096"),
+    ("§4 actions reach only the user's own rows", "security/views.py",
+     "    obj = model.objects.filter(pk=parse_id(object_id), user=request.user).first() \\",
+     "    obj = model.objects.filter(pk=parse_id(object_id)).first() \\"),
+    ("§4 action responses are no-store", "security/views.py",
+     "    @login_required\n    @never_cache\n    @csrf_protect",
+     "    @login_required\n    @csrf_protect"),
+    ("§4 at most 50 live tokens", "apitokens/services.py",
+     "MAX_LIVE_TOKENS = 50", "MAX_LIVE_TOKENS = 51"),
+    # §6 API
+    ("§6 an expired token is refused", "apitokens/auth.py",
+     "if row.revoked_at is not None or row.expires_at <= now or not user.is_active \\",
+     "if row.revoked_at is not None or not user.is_active \\"),
+    ("§6 a suspended account's token is refused", "apitokens/auth.py",
+     "or user.account is None or not user.account.is_active:", "or user.account is None:"),
+    ("§6 last used: at most one write a minute", "apitokens/auth.py",
+     "LAST_USED_RESOLUTION = timedelta(minutes=1)", "LAST_USED_RESOLUTION = timedelta(seconds=0)"),
+    ("§6 last used records the IP", "apitokens/auth.py",
+     "pk=row.pk).update(last_used_at=now, last_used_ip=ip or None)",
+     "pk=row.pk).update(last_used_at=now)"),
+    # §9 headers
+    ("§9 HSTS when secure", "settings.py",
+     "SECURE_HSTS_SECONDS = 31536000 if SECURE_COOKIES else 0", "SECURE_HSTS_SECONDS = 0"),
+]
+
+SKIP = ["--ignore=tests/e2e", "--ignore=tests/web/test_fuzz.py",
+        "--ignore=tests/api/test_schemathesis.py"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-k", default="", help="only rules whose label contains this text")
+    parser.add_argument("--check", action="store_true",
+                        help="only check that every rule's code text is found (seconds)")
+    args = parser.parse_args()
+    rules = [r for r in RULES if args.k.lower() in r[0].lower()]
+    if args.check:
+        missing = [f"{rule}: not found once in {file}" for rule, file, text, _ in rules
+                   if (ROOT / "src" / "loginguard" / file).read_text().count(text) != 1]
+        print("\n".join(missing) or f"all {len(rules)} rules found")
+        return 1 if missing else 0
+    work = Path(tempfile.mkdtemp(prefix="lg-mutants-"))
+    try:
+        for part in ("src", "tests"):
+            shutil.copytree(ROOT / part, work / part,
+                            ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copy(ROOT / "pyproject.toml", work)
+        env = {**os.environ, "PYTHONPATH": str(work / "src")}
+        bad = 0
+        for n, (rule, file, text, replacement) in enumerate(rules, 1):
+            path = work / "src" / "loginguard" / file
+            original = path.read_text()
+            prefix = f"[{n}/{len(rules)}] {rule}:"
+            if original.count(text) != 1:
+                print(f"{prefix} NOT FOUND in {file} — update this entry", flush=True)
+                bad += 1
+                continue
+            path.write_text(original.replace(text, replacement))
+            start = time.monotonic()
+            try:
+                result = subprocess.run(
+                    [sys.executable, "-m", "pytest", "-x", "-q", *SKIP], cwd=work, env=env,
+                    capture_output=True, text=True)
+            finally:
+                path.write_text(original)
+            took = f"({time.monotonic() - start:.0f} s)"
+            failed = [line.split(" - ")[0].removeprefix("FAILED ")
+                      for line in result.stdout.splitlines() if line.startswith("FAILED")]
+            if result.returncode == 0:
+                print(f"{prefix} SURVIVED — no test fails without this rule {took}", flush=True)
+                bad += 1
+            else:
+                caught = failed[0] if failed else f"pytest exit {result.returncode}"
+                print(f"{prefix} caught by {caught} {took}", flush=True)
+        print(f"{len(rules) - bad} of {len(rules)} rules have a test that fails without them")
+        return 1 if bad else 0
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
