@@ -1,6 +1,6 @@
 """Does every security rule have a test that fails when the rule is removed?
 
-    .venv/bin/python scripts/rule_mutants.py            # all rules (~45 min on 2 cores)
+    .venv/bin/python scripts/rule_mutants.py            # all rules (~55 min on 2 cores)
     .venv/bin/python scripts/rule_mutants.py -k code    # rules whose label contains "code"
     .venv/bin/python scripts/rule_mutants.py --check    # is every entry still found? (make test)
 
