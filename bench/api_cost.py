@@ -155,5 +155,6 @@ def main() -> None:
     print(f"GET /api/v1/me with {args.big:,} tokens {big_rps:.0f}/s vs 1,000 "
           f"{small_rps:.0f}/s -> ratio {ratio:.2f} (median of 3 pairs; goal >= 0.9)")
 
+
 if __name__ == "__main__":
     main()

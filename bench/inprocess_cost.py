@@ -20,9 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-PASSWORD = "bench-correct-horse-battery"
-UA = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-      "Chrome/131.0.0.0 Safari/537.36")
+from bench.harness import PASSWORD, UA
 
 
 def cpu_us(action: Callable[[], Any], n: int) -> float:
