@@ -75,7 +75,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "loginguard.web.middleware.AccessLogMiddleware",
     "loginguard.signin.middleware.HealthCheckMiddleware",
+    "loginguard.web.middleware.UntrustedForwardedHeadersMiddleware",
     "loginguard.apitokens.middleware.BearerPrecheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -153,7 +155,10 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 SESSION_ENGINE = "loginguard.signin.session_store"
-SESSION_COOKIE_NAME = "lg_session"
+# SECURE_COOKIES: the __Host- prefix (Secure, whole host, no Domain), so a sibling subdomain
+# or a plain-http response can never plant or overwrite these cookies.
+COOKIE_PREFIX = "__Host-" if SECURE_COOKIES else ""
+SESSION_COOKIE_NAME = f"{COOKIE_PREFIX}lg_session"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = SECURE_COOKIES
@@ -162,7 +167,7 @@ SESSION_COOKIE_AGE = 12 * 3600  # the server enforces idle/absolute limits itsel
 PASSWORD_RESET_TIMEOUT = 72 * 3600
 CSRF_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_HTTPONLY = True
-CSRF_COOKIE_NAME = "lg_csrf"
+CSRF_COOKIE_NAME = f"{COOKIE_PREFIX}lg_csrf"
 CSRF_TRUSTED_ORIGINS = [BASE_URL]
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -221,5 +226,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": "INFO"},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"},
+                # One line per request (web.middleware.AccessLogMiddleware); the tests
+                # read it through caplog, so it propagates to the root handler.
+                "loginguard.access": {"level": "INFO"}},
 }

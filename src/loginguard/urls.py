@@ -31,6 +31,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
          name="user_notifications"),
     path("users/<str:user_id>/email/confirm/", record.email_confirm, name="email_confirm"),
     path("users/<str:user_id>/email/cancel/", record.email_cancel, name="email_cancel"),
+    path("users/<str:user_id>/email/approve/", record.email_approve, name="email_approve"),
     path("security/unlock/", security.unlock, name="security_unlock"),
     path("security/lock/", security.lock, name="security_lock"),
     path("security/devices/remove-all/", security.devices_remove_all,

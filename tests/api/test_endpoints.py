@@ -82,8 +82,21 @@ def test_admin_invites_a_user(personas: Personas, as_admin: Api) -> None:
     assert any("/invite/" in str(m.body) for m in deliver())
 
 
+def test_api_invitations_are_budgeted_per_actor(personas: Personas, as_admin: Api) -> None:
+    # Review finding 11: 30 an hour per actor, counted before anything is checked (so a
+    # token cannot probe usernames faster either).
+    for n in range(30):
+        as_admin.call("POST", "/users", {"username": f"n{n}", "email": f"n{n}@acme.example"})
+    status, payload = as_admin.call("POST", "/users", {"username": "late",
+                                                       "email": "late@acme.example"})
+    assert status in (400, 422) and "Too many" in str(payload["detail"])
+    assert not User.objects.filter(username="late").exists()
+
+
 @pytest.mark.parametrize("body", [
     {"username": "BOB", "email": "x@acme.example"},
+    {"username": "nul\u0000", "email": "x@acme.example"},
+    {"username": "ok", "email": "x\u0000@acme.example"},
     {"username": "ok", "email": "not-an-email"},
     {"username": "", "email": "x@acme.example"},
     {"username": "ok", "email": "x@acme.example", "account": 99},

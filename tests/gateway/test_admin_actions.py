@@ -47,9 +47,21 @@ def test_reseller_creates_an_account_with_an_invited_admin(personas: Personas,
 
 @pytest.mark.parametrize(("data", "message"), [
     ({"name": "", "admin_username": "p", "admin_email": "p@x.example"}, b"can&#x27;t be empty"),
-    ({"name": "Acme", "admin_username": "p", "admin_email": "p@x.example"}, b"already exists"),
-    ({"name": "New", "admin_username": "BOB", "admin_email": "p@x.example"}, b"is taken"),
+    ({"name": "Acme", "admin_username": "p", "admin_email": "p@x.example"}, b"not available"),
+    ({"name": "New", "admin_username": "BOB", "admin_email": "p@x.example"}, b"not available"),
     ({"name": "New", "admin_username": "p", "admin_email": "nope"}, b"not a valid email"),
+    # Review finding 12: control characters are a form error on both databases, never a 500
+    ({"name": "Bad\x00Name", "admin_username": "p", "admin_email": "p@x.example"},
+     b"Use only"),
+    ({"name": "Bell\x07Name", "admin_username": "p", "admin_email": "p@x.example"}, b"Use only"),
+    ({"name": "New", "admin_username": "p\x00", "admin_email": "p@x.example"}, b"Use only"),
+    # Review finding 11: no URL rides into an invitation's text
+    ({"name": "Visit www.evil.example", "admin_username": "p", "admin_email": "p@x.example"},
+     b"web address"),
+    ({"name": "https//evil", "admin_username": "p", "admin_email": "p@x.example"},
+     b"Use only"),
+    ({"name": "New", "admin_username": "https://evil.example", "admin_email": "p@x.example"},
+     b"Use only"),
 ])
 def test_bad_account_creation_changes_nothing(personas: Personas, signed_in: Signer,
                                               data: dict[str, str], message: bytes) -> None:
@@ -102,9 +114,13 @@ def test_invitation_password_must_pass_the_policy(personas: Personas, signed_in:
 
 @pytest.mark.parametrize(("data", "message"), [
     ({"username": "", "email": "a@x.example"}, b"can&#x27;t be empty"),
-    ({"username": "Bob", "email": "a@x.example"}, b"is taken"),
+    ({"username": "Bob", "email": "a@x.example"}, b"not available"),
     ({"username": "ok", "email": "bad"}, b"not a valid email"),
     ({"username": "x" * 151, "email": "a@x.example"}, b"at most 150"),
+    ({"username": "nul\x00l", "email": "a@x.example"}, b"Use only"),
+    ({"username": "line\nbreak", "email": "a@x.example"}, b"Use only"),
+    ({"username": "www.evil.example", "email": "a@x.example"}, b"web address"),
+    ({"username": "ok", "email": "a\x00@x.example"}, b"not a valid email"),
 ])
 def test_bad_invitations_change_nothing(personas: Personas, signed_in: Signer,
                                         data: dict[str, str], message: bytes) -> None:
@@ -140,6 +156,55 @@ def test_admin_sends_a_reset_email_but_never_sees_the_link(personas: Personas,
                       follow=True)
     assert b"/password/reset/" not in page.content
     assert any("Reset" in m.subject for m in emails_to("bob@acme.example"))
+
+
+def test_admin_reset_emails_are_budgeted_per_target(personas: Personas,
+                                                    signed_in: Signer) -> None:
+    alice = signed_in(personas.admin)
+    url = f"/accounts/{personas.account.pk}/users/{personas.member.pk}/reset/"
+    for _ in range(4):
+        page = alice.post(url, follow=True)
+    assert b"Too many invitations or reset links" in page.content
+    assert len([m for m in emails_to("bob@acme.example") if "Reset" in m.subject]) == 3
+
+
+def test_admin_mail_is_budgeted_per_actor(personas: Personas, signed_in: Signer) -> None:
+    alice = signed_in(personas.admin)
+    for n in range(30):
+        alice.post(f"/accounts/{personas.account.pk}/invite/",
+                   {"username": f"n{n}", "email": f"n{n}@acme.example"})
+    response = alice.post(f"/accounts/{personas.account.pk}/invite/",
+                          {"username": "late", "email": "late@acme.example"})
+    assert response.status_code == 400 and b"Too many" in response.content
+    assert not User.objects.filter(username="late").exists()
+
+
+def test_suspending_an_account_ends_sessions_for_good(personas: Personas,
+                                                      signed_in: Signer) -> None:
+    from loginguard.signin.models import UserSession
+    from loginguard.tenancy.services import account_set_active
+
+    bob = signed_in(personas.member)
+    alice = signed_in(personas.admin, ip="203.0.113.4")
+    rita = signed_in(personas.reseller_user, ip="203.0.113.5")
+    assert account_set_active(account=personas.account, active=False) == 2
+    account_set_active(account=personas.account, active=True)
+    # Resuming brings no old session back: both sign in again, code included.
+    assert bob.get("/").headers["Location"] == "/login/"
+    assert alice.get("/").headers["Location"] == "/login/"
+    assert rita.get("/").status_code == 200  # a reseller user's session is the reseller's
+    assert UserSession.objects.filter(user=personas.member).count() == 0
+    assert AuditEvent.objects.filter(event_type="account.suspended").exists()
+
+
+def test_suspending_a_reseller_ends_its_users_sessions_for_good(personas: Personas,
+                                                                signed_in: Signer) -> None:
+    from loginguard.tenancy.services import reseller_set_active
+
+    rita = signed_in(personas.reseller_user)
+    assert reseller_set_active(reseller=personas.reseller, active=False) == 1
+    reseller_set_active(reseller=personas.reseller, active=True)
+    assert rita.get("/").headers["Location"] == "/login/"
 
 
 def test_ip_policy_change_is_audited_and_applies_at_next_sign_in(personas: Personas,

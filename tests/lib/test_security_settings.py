@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth.hashers import identify_hasher, make_password
 from django.test import Client
 
@@ -52,7 +53,7 @@ def test_no_admin_site_is_mounted() -> None:
 def test_healthz_answers_without_touching_sessions_or_the_database(
         django_assert_num_queries: object) -> None:
     client = Client()
-    client.cookies["lg_session"] = "anything"
+    client.cookies[django_settings.SESSION_COOKIE_NAME] = "anything"
     with django_assert_num_queries(0):  # type: ignore[operator]
         response = client.get("/healthz")
     assert response.status_code == 200

@@ -70,7 +70,7 @@ BAD_INPUT = [
     (["create_user", "u1", "--email", "u1@x.example", "--account", "Nowhere",
       "--password-stdin"], "No client account named 'Nowhere'"),
     (["create_user", "ALICE", "--email", "a2@x.example", "--account", "Acme",
-      "--password-stdin"], "is taken"),
+      "--password-stdin"], "not available"),
     (["create_user", "newbie", "--email", "not-an-email", "--account", "Acme",
       "--password-stdin"], "not a valid email"),
     (["create_user", "newbie", "--email", "n@x.example", "--account", "Acme",
@@ -82,7 +82,7 @@ BAD_INPUT = [
     (["connect_user", "ghost", "--account", "Acme"], "No user named 'ghost'"),
     (["create_reseller", "   "], "can't be empty"),
     (["create_reseller", "northwind"], "already exists"),
-    (["create_account", "acme"], "already exists"),
+    (["create_account", "acme"], "not available"),
 ]
 
 
@@ -147,3 +147,41 @@ def test_every_command_has_help_and_bad_input_exits_non_zero(tmp_path: Path) -> 
     assert ok.returncode == 0 and "Created reseller 'Northwind'" in ok.stdout
     bad_bind = cli("serve", "--bind", "nonsense")
     assert bad_bind.returncode == 1 and "--bind" in bad_bind.stderr
+
+
+def test_set_email_is_the_operators_audited_escape_hatch(personas: Personas) -> None:
+    out = run("set_email", "BOB", "bob@new.example")
+    assert "bob@new.example" in out
+    bob = User.objects.get(username="bob")
+    assert bob.email == "bob@new.example"
+    row = AuditEvent.objects.get(event_type="email.changed", subject=bob)
+    assert row.extra["via"] == "cli" and row.extra["from"] == "bob@acme.example"
+    assert any(m.to == ["bob@acme.example"] for m in deliver())  # the old address is told
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["set_email", "nobody", "x@x.example"], "No user named"),
+    (["set_email", "bob", "not-an-email"], "not a valid email"),
+    (["set_email", "bob", "bob@acme.example"], "already uses"),
+    (["suspend_account", "nope"], "No client account named"),
+    (["resume_reseller", "nope"], "No reseller named"),
+])
+def test_bad_escape_hatch_input_changes_nothing(personas: Personas, args: list[str],
+                                                message: str) -> None:
+    with pytest.raises(CommandError, match=message):
+        run(*args)
+    assert User.objects.get(username="bob").email == "bob@acme.example"
+
+
+def test_suspend_and_resume_from_the_cli(personas: Personas) -> None:
+    assert "Suspended client account 'Acme'" in run("suspend_account", "acme")
+    assert not ClientAccount.objects.get(name="Acme").is_active
+    assert "Resumed" in run("resume_account", "ACME")
+    assert ClientAccount.objects.get(name="Acme").is_active
+    assert "Suspended reseller" in run("suspend_reseller", "northwind")
+    assert "Resumed reseller" in run("resume_reseller", "northwind")
+    kinds = list(AuditEvent.objects.filter(event_type__in=[
+        "account.suspended", "account.resumed", "reseller.suspended", "reseller.resumed"]
+    ).values_list("event_type", flat=True))
+    assert sorted(kinds) == ["account.resumed", "account.suspended", "reseller.resumed",
+                             "reseller.suspended"]

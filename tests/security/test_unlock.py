@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from django.conf import settings as django_settings
 
 from loginguard.apitokens.models import ApiToken
 from loginguard.devices.models import TrustedDevice
@@ -123,7 +124,7 @@ def test_every_action_needs_csrf(personas: Personas, signed_in: Signer, path: st
                                  data: dict[str, str]) -> None:
     bob = signed_in(personas.member, trust="yes")
     bob.client.handler.enforce_csrf_checks = True  # from here on, like a real browser
-    token = bob.client.cookies["lg_csrf"].value
+    token = bob.client.cookies[django_settings.CSRF_COOKIE_NAME].value
     assert bob.post("/security/unlock/", {"password": PASSWORD,
                                           "csrfmiddlewaretoken": token}).status_code == 302
     assert bob.post(path, data).status_code == 403  # no token

@@ -8,9 +8,10 @@ import pytest
 from django.contrib.auth import SESSION_KEY
 
 from loginguard.audit.models import AuditEvent
-from loginguard.devices.cookie import COOKIE_NAME
+from loginguard.devices.cookie import cookie_name
 from loginguard.devices.models import TrustedDevice
 from loginguard.lib import clock
+from loginguard.users.models import User
 from tests.conftest import PASSWORD, Personas, Visitor, deliver, emails_to, last_code
 
 
@@ -30,7 +31,7 @@ def test_untrusted_sign_in_with_no_sends_the_alert(personas: Personas, visitor: 
     body = str(alert[0].body)
     assert visitor.ip in body and "Chrome" in body and "Windows" in body
     assert not TrustedDevice.objects.exists()
-    assert COOKIE_NAME not in visitor.client.cookies
+    assert cookie_name() not in visitor.client.cookies
 
 
 def test_choosing_no_asks_again_next_time_and_alerts_every_time(personas: Personas,
@@ -50,7 +51,7 @@ def test_yes_saves_a_trusted_device_and_the_next_sign_in_skips_the_code(
     assert (device.name, device.browser, device.os, device.ip) == (
         "Home computer", "Chrome", "Windows", visitor.ip)
     assert any("new trusted device" in s for s in subjects(bob.email))
-    cookie = visitor.client.cookies[COOKIE_NAME]
+    cookie = visitor.client.cookies[cookie_name()]
     assert cookie["httponly"] and cookie["samesite"] == "Lax"
     assert device.secret_hash != cookie.value and len(device.secret_hash) == 64
     visitor.post("/logout/")
@@ -153,7 +154,9 @@ def test_pending_login_holds_ids_and_times_never_the_password(personas: Personas
     assert PASSWORD not in stored
     pending = session["lg_pending"]
     assert set(pending) == {"user_id", "challenge", "started_at", "fingerprint", "stage",
-                            "device_id"}
+                            "device_id", "auth_hash"}
+    # An HMAC of the password hash (Django's session auth hash), never the hash itself.
+    assert pending["auth_hash"] not in User.objects.get(username="bob").password
 
 
 def test_pending_login_expires_after_10_minutes(personas: Personas, visitor: Visitor) -> None:
@@ -211,4 +214,4 @@ def test_device_cookie_is_secure_exactly_when_secure_cookies(personas: Personas,
                                                              secure: bool) -> None:
     settings.SECURE_COOKIES = secure  # type: ignore[attr-defined]
     visitor.sign_in(personas.member, trust="yes", name="Laptop")
-    assert bool(visitor.client.cookies[COOKIE_NAME]["secure"]) is secure
+    assert bool(visitor.client.cookies[cookie_name()]["secure"]) is secure

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from loginguard.apitokens.services import api_token_create
 from loginguard.codes.models import OneTimeCode
 from loginguard.devices.models import TrustedDevice
 from loginguard.lib import clock
@@ -22,6 +23,17 @@ def reset_link(address: str) -> str:
     match = re.search(r"http://[^\s]+/password/reset/[^\s]+/", str(message.body))
     assert match, message.body
     return match.group(0).replace("http://127.0.0.1:8000", "")
+
+
+def open_link(browser: Visitor, link: str) -> str:
+    """Open an emailed link as a browser does: its token moves into the session and the
+    page lives at a URL without it (review finding 9). Returns that URL."""
+    response = browser.get(link)
+    assert response.status_code == 302
+    form = response.headers["Location"]
+    assert form.endswith("/set-password/") and link.split("/")[-2] not in form
+    assert browser.get(form).status_code == 200
+    return str(form)
 
 
 def page(response: object) -> bytes:
@@ -50,11 +62,16 @@ def test_reset_ends_sessions_devices_codes_and_never_signs_in(personas: Personas
     pending = Visitor(ip="192.0.2.9")
     pending.password("bob")
     Visitor().post("/password/reset/", {"email": bob.email})
+    token = api_token_create(user=bob, name="ci", days=7, ip="", user_agent="")[0]
     link = reset_link(bob.email)
     browser = Visitor()
-    assert browser.get(link).status_code == 200
-    response = browser.post(link, {"new_password1": NEW, "new_password2": NEW})
+    form = open_link(browser, link)
+    response = browser.post(form, {"new_password1": NEW, "new_password2": NEW})
     assert response.headers["Location"] == "/login/"
+    token.refresh_from_db()
+    assert token.revoked_at is not None  # a reset is the "I was compromised" path
+    # The sign-in started before the reset is dead: "Resend code" does not revive it.
+    assert pending.post("/login/verify/resend/").headers["Location"] == "/login/"
     assert browser.signed_in_as() is None
     assert laptop.signed_in_as() is None
     assert not UserSession.objects.exists() and not TrustedDevice.objects.exists()

@@ -134,3 +134,49 @@ def test_twenty_code_requests_at_once_issue_at_most_five() -> None:
     results = in_parallel(20, request_code)
     assert results.count("issued") == 5 and results.count("refused") == 15
     assert OneTimeCode.objects.filter(user=bob).count() == 5
+
+
+def test_forty_wrong_passwords_at_once_get_five_hashes(hashed_lengths: list[int]) -> None:
+    # The review: check-then-count let 6–11 of 40 concurrent guesses reach Argon2.
+    pending_bob()
+    hashed_lengths.clear()
+    in_parallel(40, lambda: Visitor(ip="203.0.113.77").password("bob", "wrong-password-1"))
+    assert len(hashed_lengths) == 5
+    assert counters.read("pw-user:bob:ip:203.0.113.77").count == 5
+
+
+def test_per_ip_budget_holds_under_a_burst(hashed_lengths: list[int]) -> None:
+    # 27 different usernames from one IP at once: at most 20 hashes (the review saw 27).
+    names = iter(f"user{n}" for n in range(27))
+    lock = threading.Lock()
+
+    def guess() -> None:
+        with lock:
+            name = next(names)
+        Visitor(ip="203.0.113.78").password(name, "wrong-password-1")
+
+    in_parallel(27, guess)
+    assert len(hashed_lengths) == 20
+
+
+def test_one_trust_form_submitted_ten_times_at_once_signs_in_once() -> None:
+    visitor, code = pending_bob()
+    assert visitor.code(code).headers["Location"] == "/login/trust/"
+    twins = [clone(visitor) for _ in range(10)]
+    it = iter(twins)
+    lock = threading.Lock()
+
+    def submit() -> str:
+        with lock:
+            twin = next(it)
+        response = twin.trust("yes", "Laptop")
+        return f"{response.status_code} {response.headers.get('Location', '')}"
+
+    assert set(in_parallel(10, submit)) == {"302 /"}
+    from loginguard.devices.models import TrustedDevice
+    from loginguard.emails.models import OutgoingEmail
+
+    assert UserSession.objects.count() == 1
+    assert TrustedDevice.objects.count() == 1
+    assert OutgoingEmail.objects.filter(kind="new_trusted_device").count() == 1
+    assert AuditEvent.objects.filter(event_type="login.succeeded").count() == 1

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from loginguard.audit.models import AuditEvent
-from loginguard.devices.cookie import COOKIE_NAME
+from loginguard.devices.cookie import cookie_name
 from loginguard.lib import clock
 from loginguard.signin.models import UserSession
 from tests.conftest import CHROME_LINUX, FIREFOX_WINDOWS, Personas, Visitor, last_code
@@ -44,7 +44,7 @@ def test_force_browsing_while_pending_is_anonymous(personas: Personas, visitor: 
     if response.status_code == 302:
         assert response.headers["Location"] in ("/login/", "/login/verify/")
     assert b'data-testid="header-username"' not in response.content
-    assert COOKIE_NAME not in visitor.client.cookies
+    assert cookie_name() not in visitor.client.cookies
 
 
 def test_logout_while_pending_clears_the_pending_login(personas: Personas,

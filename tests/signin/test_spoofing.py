@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from loginguard.devices.cookie import COOKIE_NAME
+from loginguard.devices.cookie import cookie_name, hash_secret
 from loginguard.devices.fingerprint import families
 from loginguard.devices.models import TrustedDevice
 from tests.conftest import (
@@ -43,7 +43,7 @@ def test_victims_user_agent_and_ip_without_the_cookie_need_the_code(
 def test_forwarded_for_from_an_untrusted_peer_is_ignored(personas: Personas,
                                                          trusted: Visitor) -> None:
     attacker = Visitor(ip="192.0.2.66")
-    attacker.client.cookies[COOKIE_NAME] = trusted.client.cookies[COOKIE_NAME].value
+    attacker.client.cookies[cookie_name()] = trusted.client.cookies[cookie_name()].value
     response = attacker.post("/login/", {"username": "bob", "password": PASSWORD},
                              HTTP_X_FORWARDED_FOR=trusted.ip)
     assert asks_for_code(response)
@@ -57,9 +57,12 @@ def test_one_users_cookie_gives_another_user_nothing(personas: Personas,
 
 def test_a_shared_browser_can_be_trusted_by_several_users(personas: Personas,
                                                           trusted: Visitor) -> None:
-    secret = trusted.client.cookies[COOKIE_NAME].value
+    secret = trusted.client.cookies[cookie_name()].value
     trusted.sign_in(personas.admin, trust="yes", name="Shared PC")
-    assert trusted.client.cookies[COOKIE_NAME].value == secret  # one secret per browser
+    # Every "Yes" brings a fresh secret (review finding 7); bob's device row moved to it,
+    # so the browser still has one secret for both users, and the old one is dead.
+    assert trusted.client.cookies[cookie_name()].value != secret
+    assert TrustedDevice.objects.filter(secret_hash=hash_secret(secret)).count() == 0
     trusted.post("/logout/")
     assert trusted.password("alice").headers["Location"] == "/"
     trusted.post("/logout/")
@@ -111,14 +114,29 @@ def test_ipv6_network_policy_matches_the_same_64(personas: Personas) -> None:
     assert asks_for_code(browser.password("bob"))
 
 
+def test_a_planted_device_cookie_never_becomes_trusted(personas: Personas) -> None:
+    # Review finding 7: an attacker sets a well-formed secret in the victim's browser (a
+    # sibling subdomain, plain http), waits for the victim to say "Yes", then would own
+    # a trusted secret. The "Yes" must mint its own.
+    planted = "P" * 43
+    victim = Visitor()
+    victim.client.cookies[cookie_name()] = planted
+    victim.sign_in(personas.member, trust="yes", name="Home")
+    assert victim.client.cookies[cookie_name()].value != planted
+    assert not TrustedDevice.objects.filter(secret_hash=hash_secret(planted)).exists()
+    attacker = Visitor()  # same IP and browser as the victim, holding the planted value
+    attacker.client.cookies[cookie_name()] = planted
+    assert asks_for_code(attacker.password("bob"))
+
+
 @pytest.mark.parametrize("cookie", ["", "short", "x" * 43 + "!", "A" * 5000, "../../etc"])
 def test_a_malformed_device_cookie_is_ignored(personas: Personas, cookie: str) -> None:
     browser = Visitor()
-    browser.client.cookies[COOKIE_NAME] = cookie
+    browser.client.cookies[cookie_name()] = cookie
     assert asks_for_code(browser.password("bob"))
     browser.code(last_code("bob@acme.example"))
     browser.trust("yes", "New")
-    assert browser.client.cookies[COOKIE_NAME].value != cookie
+    assert browser.client.cookies[cookie_name()].value != cookie
     assert TrustedDevice.objects.count() == 1
 
 

@@ -18,6 +18,7 @@ from http.cookies import SimpleCookie
 from urllib.parse import quote, urlencode
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -134,8 +135,8 @@ def test_no_input_is_a_server_error(personas: Personas, actor: str, method: str,
                 response = visitor.client.get(path + ("?" + urlencode(data, doseq=True)
                                                       if data else ""))
             else:
-                response = visitor.client.post(
-                    path, {**data, "csrfmiddlewaretoken": cookies["lg_csrf"]})
+                token = cookies[django_settings.CSRF_COOKIE_NAME]
+                response = visitor.client.post(path, {**data, "csrfmiddlewaretoken": token})
             # An unhandled exception is re-raised by the test client and fails the test too.
             assert response.status_code < 500, (path, data, response.status_code)
             transaction.set_rollback(True)

@@ -82,10 +82,12 @@ def code_issue(*, user: User, purpose: CodePurpose, challenge: str, cooldown: bo
 
 def code_verify(*, user: User, purpose: CodePurpose, challenge: str, submitted: object,
                 ip: str = "", user_agent: str = "") -> Verdict:
-    """Check a submitted code. Every non-OK answer counts toward the user's lock-out."""
-    failures = policies.code_failures(user.pk)
-    if failures.locked_for():
-        _count_failure(user, ip, user_agent)
+    """Check a submitted code. Every attempt is counted toward the user's lock-out (of this
+    purpose) and the code's five tries before it is judged, so concurrent guesses get no
+    more tries than the budgets allow; a right code clears the lock-out count."""
+    attempt = policies.code_attempt(user.pk, purpose)
+    if not attempt.allowed:  # locked: even the right code is refused, and counted
+        _count_failure(user, purpose, policies.code_failed(user.pk, purpose), ip, user_agent)
         return Verdict.LOCKED
     text = "".join(str(submitted).split()) if isinstance(submitted, str) else ""
     live = OneTimeCode.objects.filter(
@@ -93,11 +95,8 @@ def code_verify(*, user: User, purpose: CodePurpose, challenge: str, submitted: 
     ).first()
     verdict = _judge(live, user, purpose, challenge, text)
     if verdict is not Verdict.OK:
-        if live is not None and verdict is Verdict.WRONG:
-            OneTimeCode.objects.filter(pk=live.pk).update(attempts=F("attempts") + 1)
-        return _count_failure(user, ip, user_agent) or verdict
-    if failures.count:  # a write only when there is something to clear
-        policies.code_succeeded(user.pk)
+        return _count_failure(user, purpose, attempt.state, ip, user_agent) or verdict
+    policies.code_succeeded(user.pk, purpose)
     record(event_type=EventType.CODE_VERIFIED, subject=user, actor=user, ip=ip,
            user_agent=user_agent, extra={"purpose": str(purpose)})
     return Verdict.OK
@@ -105,7 +104,14 @@ def code_verify(*, user: User, purpose: CodePurpose, challenge: str, submitted: 
 
 def _judge(live: OneTimeCode | None, user: User, purpose: str, challenge: str,
            text: str) -> Verdict:
-    if live is None or live.attempts >= MAX_TRIES_PER_CODE:
+    if live is None:
+        return Verdict.USED_UP
+    # One of the code's five tries, taken before comparing: only five requests can ever
+    # get past this line for one code, however many arrive at once.
+    took_try = OneTimeCode.objects.filter(
+        pk=live.pk, used_at=None, revoked=False, attempts__lt=MAX_TRIES_PER_CODE
+    ).update(attempts=F("attempts") + 1)
+    if not took_try:
         return Verdict.USED_UP
     if clock.now() > live.expires_at:
         return Verdict.EXPIRED
@@ -116,19 +122,19 @@ def _judge(live: OneTimeCode | None, user: User, purpose: str, challenge: str,
         return Verdict.WRONG
     # Single use under concurrency: only one request can flip used_at from NULL.
     claimed = OneTimeCode.objects.filter(
-        pk=live.pk, used_at=None, revoked=False, attempts__lt=MAX_TRIES_PER_CODE
-    ).update(used_at=clock.now())
+        pk=live.pk, used_at=None, revoked=False).update(used_at=clock.now())
     return Verdict.OK if claimed == 1 else Verdict.USED_UP
 
 
-def _count_failure(user: User, ip: str, user_agent: str) -> Verdict | None:
+def _count_failure(user: User, purpose: str, state: policies.State, ip: str,
+                   user_agent: str) -> Verdict | None:
     from loginguard.emails import kinds as emails
 
-    state = policies.code_failed(user.pk)
     record(event_type=EventType.CODE_FAILED, subject=user, actor=user, ip=ip,
-           user_agent=user_agent, extra={"consecutive": state.count})
-    if state.count == policies.CODE_LOCK_FROM:
+           user_agent=user_agent, extra={"consecutive": state.count, "purpose": purpose})
+    if state.count == policies.CODE_LOCK_FROM and purpose == CodePurpose.LOGIN:
         # SPEC §2.1: the password was right, so a lock-out here is a compromise signal.
+        # (An email-change code proves no password: its lock-out sends no such alert.)
         with transaction.atomic():
             record(event_type=EventType.CODE_LOCKED, subject=user, actor=user, ip=ip,
                    user_agent=user_agent, extra={"locked_for": state.locked_for()})

@@ -10,13 +10,20 @@ import secrets
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-COOKIE_NAME = "lg_device"
+COOKIE_NAME = "lg_device"  # "__Host-lg_device" when SECURE_COOKIES is on (cookie_name())
 COOKIE_AGE = 400 * 24 * 3600  # the longest lifetime browsers honour
 _FORMAT = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
 
+def cookie_name() -> str:
+    """With SECURE_COOKIES the ``__Host-`` prefix: the browser accepts the cookie only
+    when it is Secure, for the whole host, and set without a Domain, so a sibling
+    subdomain or a plain-http page can never plant or overwrite the device secret."""
+    return f"__Host-{COOKIE_NAME}" if settings.SECURE_COOKIES else COOKIE_NAME
+
+
 def read_secret(request: HttpRequest) -> str | None:
-    value = request.COOKIES.get(COOKIE_NAME, "")
+    value = request.COOKIES.get(cookie_name(), "")
     return value if _FORMAT.match(value) else None
 
 
@@ -30,6 +37,6 @@ def hash_secret(secret: str) -> str:
 
 def set_secret(response: HttpResponse, secret: str) -> None:
     response.set_cookie(
-        COOKIE_NAME, secret, max_age=COOKIE_AGE, httponly=True, samesite="Lax",
+        cookie_name(), secret, max_age=COOKIE_AGE, httponly=True, samesite="Lax",
         secure=settings.SECURE_COOKIES,
     )

@@ -41,6 +41,17 @@ def trusted_device_match(*, user: User, secret: str | None,
     return None
 
 
+def trusted_browser(*, user_id: int | None, secret: str | None) -> str | None:
+    """Which of the user's trusted devices this browser's secret belongs to (its id), from
+    any IP or browser: the throttle keeps such a browser's password failures apart, so
+    failures from elsewhere cannot lock it out (SPEC §2.6). Runs the same query for an
+    unknown user, so it tells nothing about which usernames exist."""
+    if secret is None:
+        return None
+    found = _BY_SECRET.first(user_id or 0, hash_secret(secret))
+    return None if found is None else str(found.pk)
+
+
 def code_is_fresh(device: TrustedDevice) -> bool:
     """SPEC §2.3: a trusted device skips the code until its last code is 30 days old."""
     return clock.now() - device.last_code_at <= CODE_FRESHNESS
@@ -64,9 +75,15 @@ def trusted_device_used(*, device: TrustedDevice, ip: str, user_agent: str,
 
 
 def trusted_device_create(*, user: User, secret: str, name: str, current: Fingerprint,
-                          user_agent: str) -> TrustedDevice:
+                          user_agent: str, replaces: str | None = None) -> TrustedDevice:
+    """Trust this place with a new ``secret``. The devices of the browser's previous
+    secret (``replaces``; other users of the same browser) move to the new one: one
+    secret per browser, and the old value is dead."""
     now = clock.now()
     with transaction.atomic():
+        if replaces is not None and replaces != secret:
+            TrustedDevice.objects.filter(secret_hash=hash_secret(replaces)).update(
+                secret_hash=hash_secret(secret))
         device = TrustedDevice.objects.create(
             user=user, name=name, secret_hash=hash_secret(secret), ip=current.ip,
             browser=current.browser, os=current.os, created_at=now, last_used_at=now,

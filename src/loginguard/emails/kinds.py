@@ -111,5 +111,14 @@ def send_email_change_notice(*, user: User, new_email: str, completed: bool, ip:
                 context=_context(user, new_email=new_email, completed=completed, ip=ip))
 
 
+def send_email_change_approval(*, user: User, new_email: str, requested_by: User,
+                               ip: str) -> None:
+    # To the CURRENT address: someone else proposed a new one, and only the user can
+    # approve it (signed in, Security section unlocked). The proposed address gets nothing.
+    queue_email(kind="email_change_approval", to=user.email, context=_context(
+        user, new_email=new_email, requested_by=requested_by, ip=ip,
+        record_url=str(settings.BASE_URL) + reverse("user_record", args=[user.pk])))
+
+
 def send_account_deactivated(*, user: User, by: User | None) -> None:
     queue_email(kind="account_deactivated", to=user.email, context=_context(user, by=by))

@@ -42,7 +42,11 @@ def deliver_email(email_id: int) -> str:
     email.attempts += 1
     email.sent_at = timezone.now()
     email.last_error = ""
-    email.save(update_fields=["status", "attempts", "sent_at", "last_error"])
+    # A sent message's body may hold a live code or link: the table keeps only who, what
+    # kind, status and times.
+    email.body_text = email.body_html = ""
+    email.save(update_fields=["status", "attempts", "sent_at", "last_error", "body_text",
+                              "body_html"])
     return "sent"
 
 
@@ -51,7 +55,9 @@ def _record_failure(email: OutgoingEmail, exc: Exception) -> str:
     email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
     if email.attempts >= settings.EMAIL_MAX_ATTEMPTS:
         email.status = EmailStatus.FAILED
-        email.save(update_fields=["status", "attempts", "last_error"])
+        email.body_text = email.body_html = ""  # undeliverable: its code or link dies here
+        email.save(update_fields=["status", "attempts", "last_error", "body_text",
+                                  "body_html"])
         logger.error("email %s to %s failed for good: %s", email.pk, email.to, email.last_error)
         return "failed"
     email.status = EmailStatus.QUEUED

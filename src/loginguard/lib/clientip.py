@@ -28,6 +28,14 @@ def _trusted(address: IPAddress) -> bool:
     return any(address in network for network in settings.TRUSTED_PROXIES)
 
 
+def peer_is_trusted_proxy(request: HttpRequest) -> bool:
+    """The TCP peer (REMOTE_ADDR) is one of TRUSTED_PROXIES."""
+    if not settings.TRUSTED_PROXIES:
+        return False
+    peer = _parse(request.META.get("REMOTE_ADDR", ""))
+    return peer is not None and _trusted(peer)
+
+
 def client_ip(request: HttpRequest) -> str:
     cached = getattr(request, "_loginguard_client_ip", None)
     if cached is not None:

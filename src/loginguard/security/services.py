@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 
+from loginguard.apitokens.services import api_tokens_revoke_all
 from loginguard.audit.events import EventType
 from loginguard.audit.services import record
 from loginguard.codes.services import codes_revoke_all
@@ -19,7 +20,6 @@ from loginguard.emails import kinds as emails
 from loginguard.signin.models import UserSession
 from loginguard.signin.request_info import RequestInfo
 from loginguard.signin.sessions import sessions_end_all
-from loginguard.throttle import policies
 
 if TYPE_CHECKING:
     from loginguard.users.models import User
@@ -75,14 +75,17 @@ def user_sessions_end_others(*, user: User, current_key: str | None, info: Reque
 
 
 def password_change(request: HttpRequest, *, user: User, current: object, new: object,
-                    repeat: object) -> dict[str, list[str]]:
+                    repeat: object, revoke_tokens: bool = False) -> dict[str, list[str]]:
     """Change the password from the unlocked section. Ends the user's other sessions,
-    revokes their other trusted devices and pending codes, and emails a notice."""
+    revokes their other trusted devices and pending codes (and their API tokens when they
+    ask: ``revoke_tokens``), and emails a notice."""
     errors: dict[str, list[str]] = {}
     info = RequestInfo.of(request)
-    if not isinstance(current, str) or not user.check_password(current[:1024]):
-        policies.password_failed(user.username_key, info.ip)
-        errors["current_password"] = ["That is not your current password."]
+    from loginguard.security.unlock import own_password_error
+
+    wrong = own_password_error(user, current if isinstance(current, str) else "", info)
+    if wrong:
+        errors["current_password"] = [wrong]
     new_text = new if isinstance(new, str) else ""
     if new_text != repeat:
         errors["new_password2"] = ["The two new passwords are not the same."]
@@ -103,8 +106,10 @@ def password_change(request: HttpRequest, *, user: User, current: object, new: o
         sessions_end_all(user=user, keep_session_key=request.session.session_key)
         trusted_devices_revoke_all(user=user, keep=keep, reason="password_changed")
         codes_revoke_all(user=user)
+        if revoke_tokens:
+            api_tokens_revoke_all(user=user, reason="password_changed")
         record(event_type=EventType.PASSWORD_CHANGED, subject=user, actor=user, ip=info.ip,
-               user_agent=info.user_agent)
+               user_agent=info.user_agent, extra={"tokens_revoked": revoke_tokens})
         if user.notify_password_changed:
             emails.send_password_changed(user=user, ip=info.ip,
                                          how="changed in the Security section")

@@ -43,22 +43,37 @@ def security_unlock(request: HttpRequest, *, user: User, password: object) -> st
     """Unlock with the user's own password; an error message, or None on success."""
     info = RequestInfo.of(request)
     secret = password if isinstance(password, str) else ""
-    gate = policies.password_gate(user.username_key, info.ip)
-    if gate.ip_exhausted or gate.lock_seconds:
-        return "Too many wrong passwords. Wait a few minutes, then try again."
-    if not secret or len(secret) > MAX_PASSWORD or not user.check_password(secret):
-        policies.password_failed(user.username_key, info.ip)
-        record(event_type=EventType.SECURITY_UNLOCK_FAILED, subject=user, actor=user,
-               ip=info.ip, user_agent=info.user_agent)
-        return "That is not your password. Type the password you sign in with."
-    if gate.failures:
-        policies.password_succeeded(user.username_key)
+    error = own_password_error(user, secret, info)
+    if error:
+        return error
     with transaction.atomic():
         session_rotate_key(request)
         request.session[SESSION_KEY] = {"user_id": user.pk,
                                         "until": (clock.now() + UNLOCK_FOR).isoformat()}
         record(event_type=EventType.SECURITY_UNLOCKED, subject=user, actor=user, ip=info.ip,
                user_agent=info.user_agent)
+    return None
+
+
+TOO_MANY = "Too many wrong passwords. Wait a few minutes, then try again."
+WRONG = "That is not your password. Type the password you sign in with."
+
+
+def own_password_error(user: User, secret: str, info: RequestInfo) -> str | None:
+    """The signed-in user's own password, checked under the password-step budgets (SPEC §4:
+    wrong passwords here count like sign-in failures, reserved before the hash runs)."""
+    from loginguard.devices.services import trusted_browser
+
+    attempt = policies.password_attempt(user.username_key, info.ip, trusted_browser=
+                                        trusted_browser(user_id=user.pk,
+                                                        secret=info.device_secret))
+    if not attempt.allowed:
+        return TOO_MANY
+    if not secret or len(secret) > MAX_PASSWORD or not user.check_password(secret):
+        record(event_type=EventType.SECURITY_UNLOCK_FAILED, subject=user, actor=user,
+               ip=info.ip, user_agent=info.user_agent)
+        return WRONG
+    policies.password_attempt_succeeded(attempt)
     return None
 
 

@@ -136,7 +136,8 @@ def password_change(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     errors = services.password_change(
         request, user=user, current=request.POST.get("current_password"),
-        new=request.POST.get("new_password1"), repeat=request.POST.get("new_password2"))
+        new=request.POST.get("new_password1"), repeat=request.POST.get("new_password2"),
+        revoke_tokens=request.POST.get("revoke_tokens") == "on")
     if errors:
         return render_record(request, user, "details", status=400, password_errors=errors)
     messages.success(request, "Password changed. Your other sessions were signed out.")

@@ -3,6 +3,7 @@ sign-in (SPEC §2 step 4). Ids and timestamps, never the password or a model obj
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -10,7 +11,7 @@ from typing import Any
 
 from django.contrib.sessions.backends.base import SessionBase
 
-from loginguard.devices.fingerprint import Fingerprint
+from loginguard.devices.fingerprint import Fingerprint, same_device
 from loginguard.lib import clock
 
 SESSION_KEY = "lg_pending"
@@ -29,12 +30,26 @@ class PendingLogin:
     stage: str = STAGE_CODE
     # Set when the code was needed only because a trusted device's code was stale.
     device_id: int | None = None
+    # The user's session auth hash at the password step (Django's HMAC of the password
+    # hash): a password change or reset since then ends this pending login.
+    auth_hash: str = ""
 
     @classmethod
-    def begin(cls, *, user_id: int, fp: Fingerprint, device_id: int | None) -> PendingLogin:
+    def begin(cls, *, user_id: int, fp: Fingerprint, device_id: int | None,
+              auth_hash: str) -> PendingLogin:
         return cls(user_id=user_id, challenge=secrets.token_urlsafe(24),
                    started_at=clock.now().isoformat(), fingerprint=fp.as_dict(),
-                   device_id=device_id)
+                   device_id=device_id, auth_hash=auth_hash)
+
+    def started_on(self, policy: str, current: Fingerprint) -> bool:
+        """The browser is the one that passed the password step: same browser and OS
+        families, and an IP that matches under the account's policy (SPEC §2.4's rule,
+        applied to the pending login)."""
+        started = Fingerprint.from_dict(self.fingerprint)
+        return started is not None and same_device(policy, started, current)
+
+    def password_unchanged(self, auth_hash: str) -> bool:
+        return hmac.compare_digest(self.auth_hash, auth_hash)
 
     @property
     def expired(self) -> bool:

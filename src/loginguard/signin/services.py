@@ -11,15 +11,17 @@ from django.db import transaction
 
 from loginguard.audit.events import EventType
 from loginguard.audit.services import record
-from loginguard.codes.models import CodePurpose
+from loginguard.codes.models import CodePurpose, OneTimeCode
 from loginguard.codes.services import QuotaError, Verdict, code_issue, code_verify
 from loginguard.devices import services as devices
+from loginguard.devices.cookie import new_secret
 from loginguard.devices.models import TrustedDevice
 from loginguard.emails import kinds as emails
 from loginguard.lib.compiled import CompiledLookup
 from loginguard.signin.backend import LoginguardBackend
 from loginguard.signin.pending import PendingLogin
 from loginguard.signin.request_info import RequestInfo
+from loginguard.tenancy.policy import ip_policy_for
 from loginguard.throttle import policies
 from loginguard.users.models import User, username_key
 
@@ -48,29 +50,30 @@ _BY_USERNAME_KEY = CompiledLookup(
 
 def password_check(*, username: object, password: object, info: RequestInfo) -> PasswordResult:
     """Stage 1. Unknown user, wrong password, inactive user and suspended account get the
-    same answer after the same work (one Argon2 verify)."""
+    same answer after the same work (one Argon2 verify). The attempt is counted before the
+    hash runs (``policies.password_attempt``), so no burst of requests gets more guesses
+    than the budgets allow."""
     name = username if isinstance(username, str) else ""
     secret = password if isinstance(password, str) else ""
     # A NUL can't be stored in PostgreSQL text: such a name is simply unknown.
     key = "" if "\x00" in name else username_key(name.strip()[:150])
-    gate = policies.password_gate(key, info.ip)
-    if gate.ip_exhausted:
+    user = _BY_USERNAME_KEY.first(key) if key else None
+    attempt = policies.password_attempt(key, info.ip, trusted_browser=devices.trusted_browser(
+        user_id=user.pk if user is not None else None, secret=info.device_secret))
+    if attempt.ip_exhausted:
         return _throttled(key, info, "Too many failed sign-ins from your network. "
                                      "Wait a minute, then try again.")
-    if gate.lock_seconds:
+    if not attempt.allowed:
         return _throttled(key, info, f"Too many failed attempts for this username. "
-                                     f"Wait {_duration(gate.lock_seconds)}, then try again.")
-    user = _BY_USERNAME_KEY.first(key) if key else None
+                                     f"Wait {_duration(attempt.lock_seconds)}, then try again.")
     if user is None or not secret or len(secret) > MAX_PASSWORD:
         check_password(secret[:MAX_PASSWORD], _dummy_hash())
         ok = False
     else:
         ok = user.check_password(secret)
     if ok and user is not None and LoginguardBackend().user_can_authenticate(user):
-        if gate.failures:
-            policies.password_succeeded(key)
+        policies.password_attempt_succeeded(attempt)
         return PasswordResult(user=user)
-    policies.password_failed(key, info.ip)
     record(event_type=EventType.LOGIN_FAILED, subject=user, ip=info.ip,
            user_agent=info.user_agent,
            extra={"username": key, "reason": _reason(user, ok)})
@@ -114,7 +117,8 @@ def after_password(*, user: User, info: RequestInfo) -> Next:
                                     code_verified=False)
         return Next(signed_in_with=device)
     pending = PendingLogin.begin(user_id=user.pk, fp=info.fingerprint,
-                                 device_id=device.pk if device else None)
+                                 device_id=device.pk if device else None,
+                                 auth_hash=user.get_session_auth_hash())
     return Next(pending=pending, quota_error=send_code(user=user, pending=pending, info=info,
                                                       cooldown=False))
 
@@ -145,6 +149,23 @@ def stale_device(*, user: User, pending: PendingLogin) -> TrustedDevice | None:
     return TrustedDevice.objects.filter(pk=pending.device_id, user=user).first()
 
 
+def pending_valid(*, user: User, pending: PendingLogin, info: RequestInfo) -> bool:
+    """The pending login may go on: asked from the browser, OS and IP (under the account's
+    policy) that passed the password step, and the password has not changed since."""
+    return (pending.started_on(ip_policy_for(user), info.fingerprint)
+            and pending.password_unchanged(user.get_session_auth_hash()))
+
+
+def trust_claim(*, pending: PendingLogin) -> bool:
+    """Take this pending login's trust step, once: of several concurrent submits of one
+    trust form exactly one gets True (the code row of the pending login is flipped from
+    used to consumed in one conditional update), so one sign-in makes one session, one
+    device and one alert. Call inside the transaction that signs in."""
+    return OneTimeCode.objects.filter(
+        challenge=pending.challenge, purpose=CodePurpose.LOGIN, used_at__isnull=False,
+        revoked=False).update(revoked=True) == 1
+
+
 def trust_declined(*, user: User, info: RequestInfo) -> None:
     """Stage 3, "No": the help page's alert goes out on every such sign-in."""
     with transaction.atomic():
@@ -153,6 +174,12 @@ def trust_declined(*, user: User, info: RequestInfo) -> None:
         emails.send_untrusted_login(user=user, info=info)
 
 
-def trust_accepted(*, user: User, name: str, secret: str, info: RequestInfo) -> TrustedDevice:
-    return devices.trusted_device_create(user=user, secret=secret, name=name,
-                                         current=info.fingerprint, user_agent=info.user_agent)
+def trust_accepted(*, user: User, name: str, info: RequestInfo) -> str:
+    """Stage 3, "Yes": a fresh device secret, never the one the browser brought (a cookie
+    planted by someone else must not become trusted); the browser's other device rows move
+    to it. Returns the secret for the cookie."""
+    secret = new_secret()
+    devices.trusted_device_create(user=user, secret=secret, name=name,
+                                  current=info.fingerprint, user_agent=info.user_agent,
+                                  replaces=info.device_secret)
+    return secret

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -11,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from loginguard.audit.events import EventType
 from loginguard.codes.services import Verdict
-from loginguard.devices.cookie import new_secret, set_secret
+from loginguard.devices.cookie import set_secret
 from loginguard.signin import services
 from loginguard.signin.forms import PasswordForm, TrustForm
 from loginguard.signin.pending import STAGE_CODE, STAGE_TRUST, PendingLogin
@@ -43,7 +44,10 @@ def _pending(request: HttpRequest, stage: str) -> tuple[PendingLogin, User] | Ht
         return redirect(STAGE_URLS.get(pending.stage, "login"))
     user = User.objects.select_related("account", "reseller").filter(
         pk=pending.user_id, is_active=True).first()
-    return (pending, user) if user is not None else _restart(request)
+    if user is None or not services.pending_valid(user=user, pending=pending,
+                                                  info=RequestInfo.of(request)):
+        return _restart(request)
+    return pending, user
 
 
 def _restart(request: HttpRequest) -> HttpResponseRedirect:
@@ -143,26 +147,32 @@ def trust_view(request: HttpRequest) -> HttpResponse:
     found = _pending(request, STAGE_TRUST)
     if isinstance(found, HttpResponse):
         return found
-    _, user = found
+    pending, user = found
     info = RequestInfo.of(request)
     form = TrustForm(request.POST if request.method == "POST" else None,
                      initial={"trust": "no", "device_name": info.fingerprint.label})
     if request.method == "POST" and form.is_valid():
-        if form.cleaned_data["trust"] == "no":
-            services.trust_declined(user=user, info=info)
-            session_start(request, user=user, info=info, method="code")
-            return redirect("home")
-        secret = info.device_secret or new_secret()
-        services.trust_accepted(user=user, name=form.cleaned_data["device_name"],
-                                secret=secret, info=info)
-        session_start(request, user=user, info=info, method="code")
-        response = redirect("home")
-        if secret != info.device_secret:
-            set_secret(response, secret)
-        messages.success(request, f"“{form.cleaned_data['device_name']}” is now a trusted "
-                                  "device.")
-        return response
+        with transaction.atomic():
+            if not services.trust_claim(pending=pending):
+                # A concurrent submit of this same form signed in already: leave the
+                # session alone (its cookie is the winner's) and go on.
+                return redirect("home")
+            return _trust_chosen(request, user, info, form.cleaned_data)
     return render(request, "signin/trust.html", {"form": form}, status=200)
+
+
+def _trust_chosen(request: HttpRequest, user: User, info: RequestInfo,
+                  choice: dict[str, str]) -> HttpResponse:
+    if choice["trust"] == "no":
+        services.trust_declined(user=user, info=info)
+        session_start(request, user=user, info=info, method="code")
+        return redirect("home")
+    secret = services.trust_accepted(user=user, name=choice["device_name"], info=info)
+    session_start(request, user=user, info=info, method="code")
+    response = redirect("home")
+    set_secret(response, secret)
+    messages.success(request, f"“{choice['device_name']}” is now a trusted device.")
+    return response
 
 
 @csrf_protect

@@ -13,12 +13,17 @@ if TYPE_CHECKING:
     from loginguard.users.models import User
 
 
-def _clean_name(name: str, what: str) -> str:
-    name = " ".join(name.split())
+def _clean_name(name: object, what: str) -> str:
+    from loginguard.users.validators import charset_error
+
+    name = " ".join(name.split()) if isinstance(name, str) else ""
     if not name:
         raise ValidationError(f"The {what} name can't be empty.")
     if len(name) > 120:
         raise ValidationError(f"The {what} name is too long: use at most 120 characters.")
+    problem = charset_error(name, username=False)
+    if problem:
+        raise ValidationError(f"The {what} name: {problem}")
     return name
 
 
@@ -38,7 +43,8 @@ def account_create(*, name: str, reseller: Reseller | None = None,
     name = _clean_name(name, "account")
     with transaction.atomic():
         if ClientAccount.objects.filter(name__iexact=name).exists():
-            raise ValidationError(f"A client account named {name!r} already exists.")
+            # Names are unique installation-wide; say no more than that (not whose).
+            raise ValidationError("That account name is not available: choose another.")
         account = ClientAccount.objects.create(name=name, reseller=reseller)
         record(event_type=EventType.ACCOUNT_CREATED, actor=actor, account=account,
                reseller=reseller, extra={"name": name})
@@ -105,3 +111,48 @@ def account_set_ip_policy(*, actor: User, account: ClientAccount, policy: str,
         record(event_type=EventType.ACCOUNT_IP_POLICY_CHANGED, actor=actor, account=account,
                reseller=account.reseller, ip=ip, user_agent=user_agent,
                extra={"from": old, "to": policy})
+
+
+def account_set_active(*, account: ClientAccount, active: bool, actor: User | None = None,
+                       via: str = "") -> int:
+    """Suspend or resume a client account. Suspending ends its users' sessions for good:
+    resuming brings no old session back (they sign in again, code included). Returns how
+    many sessions ended."""
+    from loginguard.signin.sessions import sessions_end_all
+    from loginguard.users.models import User
+
+    if account.is_active == active:
+        return 0
+    ended = 0
+    with transaction.atomic():
+        ClientAccount.objects.filter(pk=account.pk).update(is_active=active)
+        account.is_active = active
+        if not active:
+            for user in User.objects.filter(account=account):
+                ended += sessions_end_all(user=user)
+        record(event_type=EventType.ACCOUNT_RESUMED if active else EventType.ACCOUNT_SUSPENDED,
+               actor=actor, account=account, reseller=account.reseller,
+               extra={"sessions_ended": ended, **({"via": via} if via else {})})
+    return ended
+
+
+def reseller_set_active(*, reseller: Reseller, active: bool, actor: User | None = None,
+                        via: str = "") -> int:
+    """Suspend or resume a reseller: its reseller users' sessions end for good on
+    suspension (its client accounts are suspended one by one, if at all)."""
+    from loginguard.signin.sessions import sessions_end_all
+    from loginguard.users.models import User
+
+    if reseller.is_active == active:
+        return 0
+    ended = 0
+    with transaction.atomic():
+        Reseller.objects.filter(pk=reseller.pk).update(is_active=active)
+        reseller.is_active = active
+        if not active:
+            for user in User.objects.filter(reseller=reseller):
+                ended += sessions_end_all(user=user)
+        record(event_type=EventType.RESELLER_RESUMED if active
+               else EventType.RESELLER_SUSPENDED, actor=actor, reseller=reseller,
+               extra={"sessions_ended": ended, **({"via": via} if via else {})})
+    return ended

@@ -15,12 +15,14 @@ from typing import Any, Protocol
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 
 from loginguard.lib import clock
 from loginguard.lib.compiled import CompiledLookup
 from loginguard.throttle.models import Counter
 
 MAX_LOCK = timedelta(hours=1)  # a lock never blocks the real user for longer
+LOCK_BASE = timedelta(seconds=30)  # the first lock; each further failure doubles it
 
 
 @dataclass(frozen=True)
@@ -49,12 +51,27 @@ def _locked_until(count: int, now: datetime, lock_from: int | None,
     return now + min(lock_base * 2 ** min(count - lock_from, 32), MAX_LOCK)
 
 
+@dataclass(frozen=True)
+class Reservation:
+    """The answer of ``reserve``: whether this attempt may go ahead (it was counted), and
+    the counter's state (when refused: as it stands, unchanged)."""
+
+    allowed: bool
+    state: State
+
+
 class Store(Protocol):
     def read_many(self, keys: dict[str, timedelta | None], now: datetime
                   ) -> dict[str, State]: ...
 
     def hit(self, key: str, now: datetime, window: timedelta | None, lock_from: int | None,
             lock_base: timedelta) -> State: ...
+
+    def reserve(self, key: str, now: datetime, window: timedelta | None,
+                lock_from: int | None, lock_base: timedelta, budget: int | None
+                ) -> Reservation: ...
+
+    def release(self, key: str) -> None: ...
 
     def clear(self, key: str) -> None: ...
 
@@ -88,16 +105,39 @@ class DatabaseStore:
             row.save()
             return State(row.count, row.locked_until)
 
+    def reserve(self, key: str, now: datetime, window: timedelta | None,
+                lock_from: int | None, lock_base: timedelta, budget: int | None
+                ) -> Reservation:
+        with transaction.atomic(savepoint=False):
+            row = self._locked_row(key, now)
+            if window is not None and now - row.window_started_at > window:
+                row.count, row.window_started_at, row.locked_until = 0, now, None
+            if (row.locked_until is not None and row.locked_until > now) or (
+                    budget is not None and row.count >= budget):
+                return Reservation(False, State(row.count, row.locked_until))
+            row.count += 1
+            row.locked_until = _locked_until(row.count, now, lock_from, lock_base,
+                                             row.locked_until)
+            row.save()
+            return Reservation(True, State(row.count, row.locked_until))
+
+    def release(self, key: str) -> None:
+        Counter.objects.filter(key=key, count__gt=0).update(count=F("count") - 1)
+
     @staticmethod
     def _locked_row(key: str, now: datetime) -> Counter:
-        row = Counter.objects.select_for_update().filter(key=key).first()
-        if row is not None:
-            return row
-        try:
-            with transaction.atomic():  # a savepoint only when the row is new
-                return Counter.objects.create(key=key, window_started_at=now)
-        except IntegrityError:  # created by a concurrent request since the SELECT
-            return Counter.objects.select_for_update().get(key=key)
+        # A concurrent request may create the row between our SELECT and INSERT, and
+        # another may clear (delete) it again before we read it: look again each time.
+        for _ in range(10):
+            row = Counter.objects.select_for_update().filter(key=key).first()
+            if row is not None:
+                return row
+            try:
+                with transaction.atomic():  # a savepoint only when the row is new
+                    return Counter.objects.create(key=key, window_started_at=now)
+            except IntegrityError:
+                continue
+        raise RuntimeError(f"throttle counter {key!r} kept changing under us")
 
     def clear(self, key: str) -> None:
         Counter.objects.filter(key=key).delete()
@@ -120,6 +160,37 @@ redis.call('HSET', KEYS[1], 'c', count, 's', tostring(started))
 if locked then redis.call('HSET', KEYS[1], 'l', locked) end
 redis.call('EXPIRE', KEYS[1], ARGV[6])
 return {count, locked or ''}
+"""
+# Same as DatabaseStore.reserve: refuse without counting while locked or when the window's
+# budget (ARGV[7], -1 for none) is spent; otherwise count the attempt before it is made.
+# Returns {allowed 1/0, count, locked_until or ""}.
+RESERVE_SCRIPT = """
+local now, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+local lock_from, base, longest = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local budget = tonumber(ARGV[7])
+local fields = redis.call('HMGET', KEYS[1], 'c', 's', 'l')
+local count, started, locked = tonumber(fields[1]) or 0, tonumber(fields[2]) or now, fields[3]
+if window >= 0 and now - started > window then
+  count, started, locked = 0, now, nil
+  redis.call('HDEL', KEYS[1], 'l')
+end
+if (locked and tonumber(locked) > now) or (budget >= 0 and count >= budget) then
+  return {0, count, locked or ''}
+end
+count = count + 1
+if lock_from >= 0 and count >= lock_from then
+  locked = tostring(now + math.min(base * 2 ^ math.min(count - lock_from, 32), longest))
+end
+redis.call('HSET', KEYS[1], 'c', count, 's', tostring(started))
+if locked then redis.call('HSET', KEYS[1], 'l', locked) end
+redis.call('EXPIRE', KEYS[1], ARGV[6])
+return {1, count, locked or ''}
+"""
+# Give back one reserved attempt (a success that the budget counts no failure for).
+RELEASE_SCRIPT = """
+local count = tonumber(redis.call('HGET', KEYS[1], 'c') or '0')
+if count > 0 then redis.call('HINCRBY', KEYS[1], 'c', -1) end
+return 0
 """
 # A counter nobody touched for this long is forgotten (bounded memory however many
 # usernames an attacker sprays); windows and locks are far shorter.
@@ -145,6 +216,8 @@ class RedisStore:
         self.redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
         self.prefix = prefix
         self._hit = self.redis.register_script(HIT_SCRIPT)
+        self._reserve = self.redis.register_script(RESERVE_SCRIPT)
+        self._release = self.redis.register_script(RELEASE_SCRIPT)
 
     def read_many(self, keys: dict[str, timedelta | None], now: datetime
                   ) -> dict[str, State]:
@@ -165,6 +238,19 @@ class RedisStore:
             -1 if lock_from is None else lock_from, lock_base.total_seconds(),
             MAX_LOCK.total_seconds(), int(IDLE_EXPIRY.total_seconds())])
         return State(int(count), _moment(locked))
+
+    def reserve(self, key: str, now: datetime, window: timedelta | None,
+                lock_from: int | None, lock_base: timedelta, budget: int | None
+                ) -> Reservation:
+        allowed, count, locked = self._reserve(keys=[self.prefix + key], args=[
+            _epoch(now), window.total_seconds() if window else -1,
+            -1 if lock_from is None else lock_from, lock_base.total_seconds(),
+            MAX_LOCK.total_seconds(), int(IDLE_EXPIRY.total_seconds()),
+            -1 if budget is None else budget])
+        return Reservation(bool(allowed), State(int(count), _moment(locked)))
+
+    def release(self, key: str) -> None:
+        self._release(keys=[self.prefix + key])
 
     def clear(self, key: str) -> None:
         self.redis.delete(self.prefix + key)
@@ -196,11 +282,26 @@ def read(key: str, window: timedelta | None = None) -> State:
 
 
 def hit(key: str, *, window: timedelta | None = None, lock_from: int | None = None,
-        lock_base: timedelta = timedelta(seconds=30)) -> State:
+        lock_base: timedelta = LOCK_BASE) -> State:
     """Add one. With ``window`` the count restarts when the window has passed; with
     ``lock_from`` the n-th hit and each after it lock for base × 2^(n - lock_from),
     capped at one hour."""
     return store().hit(key, clock.now(), window, lock_from, lock_base)
+
+
+def reserve(key: str, *, window: timedelta | None = None, lock_from: int | None = None,
+            lock_base: timedelta = LOCK_BASE, budget: int | None = None
+            ) -> Reservation:
+    """Count an attempt *before* it is made, in one atomic step, or refuse it: while the
+    key is locked, or once ``budget`` attempts were counted in the window. Concurrent
+    requests can never all pass a check and then all count: the check and the count are
+    one step (the review saw 6–11 hashes against a limit of 5 with check-then-count)."""
+    return store().reserve(key, clock.now(), window, lock_from, lock_base, budget)
+
+
+def release(key: str) -> None:
+    """Give back one reserved attempt (it succeeded, and the budget counts failures)."""
+    store().release(key)
 
 
 def clear(key: str) -> None:

@@ -9,14 +9,23 @@ from datetime import timedelta
 from loginguard.throttle import counters
 from loginguard.throttle.counters import State
 
-# Password step, per username (keyed by the normalised name whether or not the user
-# exists, so a lock-out tells an attacker nothing about which names are real):
-# backoff from the 5th consecutive failure, 30 s doubling, at most 1 hour.
+# Password step (sign-in, Security-section unlock, password change). Failures expire an
+# hour after the first of a run, so one guess an hour can never keep a lock alive.
+PASSWORD_FAILURE_WINDOW = timedelta(hours=1)
+# Per username and source: backoff from the 5th failure, 30 s doubling, at most 1 hour. The
+# source is the browser's trusted-device secret when it holds one of that user's, else the
+# client IP: failures from elsewhere never lock out the user's own trusted browser.
+# (Keyed by the normalised name whether or not the user exists, so a lock-out tells an
+# attacker nothing about which names are real.)
 PASSWORD_LOCK_FROM = 5
-# Password step, per client IP: at most 20 failures a minute.
+# Per username from every source together, a higher ceiling against a spray from many
+# addresses: backoff from the 50th failure within the hour. A browser holding one of the
+# user's trusted-device secrets is exempt: knowing the username cannot block the real user.
+PASSWORD_USER_LOCK_FROM = 50
+# Per client IP: at most 20 failures a minute.
 PASSWORD_IP_BUDGET, PASSWORD_IP_WINDOW = 20, timedelta(minutes=1)
-# Code step, per user, not reset by resending: 10 consecutive failures lock it,
-# 30 s doubling up to 1 hour.
+# Code step, per user and purpose, not reset by resending: 10 consecutive failures lock it,
+# 30 s doubling up to 1 hour. Sign-in codes and email-change codes count separately.
 CODE_LOCK_FROM = 10
 # Codes issued per user and purpose (sign-in, email change): at most 5 an hour, one a
 # minute.
@@ -24,48 +33,85 @@ CODES_PER_HOUR, CODE_WINDOW = 5, timedelta(hours=1)
 RESEND_COOLDOWN = timedelta(seconds=60)
 # Password-reset emails: 5 an hour per address, 20 an hour per IP (mail-bombing).
 RESET_PER_EMAIL, RESET_PER_IP, RESET_WINDOW = 5, 20, timedelta(hours=1)
+# Mail someone else makes loginguard send (an admin's reset link or invitation, an API
+# invitation): each attempt counts against the actor, 30 an hour (which also bounds how
+# fast an admin can probe usernames through invitations); each email against its
+# address, 3 an hour.
+ADMIN_MAIL_PER_ACTOR, ADMIN_MAIL_PER_TARGET = 30, 3
+ADMIN_MAIL_WINDOW = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
-class PasswordGate:
-    ip_exhausted: bool
-    lock_seconds: int
-    failures: int
+class PasswordAttempt:
+    """A password attempt counted in advance as a failure (``password_attempt``); the
+    caller hashes only when ``allowed``, and reports a success with
+    ``password_attempt_succeeded``."""
+
+    allowed: bool
+    ip_exhausted: bool = False
+    lock_seconds: int = 0
+    reserved: tuple[str, ...] = ()
 
 
-def password_gate(username_key: str, ip: str) -> PasswordGate:
-    """Both password budgets, read in one query before any hashing."""
-    user_key, ip_key = f"pw-user:{username_key}", f"pw-ip:{ip}"
-    states = counters.read_many({user_key: None, ip_key: PASSWORD_IP_WINDOW})
-    return PasswordGate(ip_exhausted=states[ip_key].count >= PASSWORD_IP_BUDGET,
-                        lock_seconds=states[user_key].locked_for(),
-                        failures=states[user_key].count)
+def password_attempt(username_key: str, ip: str, *,
+                     trusted_browser: str | None = None) -> PasswordAttempt:
+    """Reserve one password attempt against every budget, before any hashing: concurrent
+    requests cannot all pass the checks and then all hash. ``trusted_browser`` names the
+    trusted device (of this user) whose secret the browser holds, if any."""
+    ip_key = f"pw-ip:{ip}"
+    if not counters.reserve(ip_key, window=PASSWORD_IP_WINDOW,
+                            budget=PASSWORD_IP_BUDGET).allowed:
+        return PasswordAttempt(False, ip_exhausted=True)
+    source = f"device:{trusted_browser}" if trusted_browser else f"ip:{ip}"
+    budgets = [(f"pw-user:{username_key}", PASSWORD_USER_LOCK_FROM)] if not trusted_browser \
+        else []
+    budgets.append((f"pw-user:{username_key}:{source}", PASSWORD_LOCK_FROM))
+    reserved = [ip_key]
+    for key, lock_from in budgets:
+        answer = counters.reserve(key, window=PASSWORD_FAILURE_WINDOW, lock_from=lock_from)
+        if not answer.allowed:
+            for earlier in reserved:  # a refused attempt is no failure: give back the rest
+                counters.release(earlier)
+            return PasswordAttempt(False, lock_seconds=answer.state.locked_for())
+        reserved.append(key)
+    return PasswordAttempt(True, reserved=tuple(reserved))
 
 
-def password_lock_seconds(username_key: str) -> int:
-    return counters.read(f"pw-user:{username_key}").locked_for()
+def password_attempt_succeeded(attempt: PasswordAttempt) -> None:
+    """The password was right: the IP's budget gets its reservation back (it counts
+    failures) and this username's counters are cleared (SPEC §2.6)."""
+    ip_key, *user_keys = attempt.reserved
+    counters.release(ip_key)
+    for key in user_keys:
+        counters.clear(key)
 
 
-def password_failed(username_key: str, ip: str) -> State:
-    counters.hit(f"pw-ip:{ip}", window=PASSWORD_IP_WINDOW)
-    return counters.hit(f"pw-user:{username_key}", lock_from=PASSWORD_LOCK_FROM)
-
-
-def password_succeeded(username_key: str) -> None:
-    # Clears only this user's counter: the IP's budget keeps counting (SPEC §2.6).
+def password_counters_clear(username_key: str) -> None:
+    """After a password reset or an operator's unlock: the username-wide counter (the
+    per-source ones expire within the hour)."""
     counters.clear(f"pw-user:{username_key}")
 
 
-def code_failures(user_id: int) -> State:
-    return counters.read(f"code-user:{user_id}")
+def _code_key(user_id: int, purpose: str) -> str:
+    return f"code-user:{user_id}" if purpose == "login" else f"code-{purpose}:{user_id}"
 
 
-def code_failed(user_id: int) -> State:
-    return counters.hit(f"code-user:{user_id}", lock_from=CODE_LOCK_FROM)
+def code_attempt(user_id: int, purpose: str) -> counters.Reservation:
+    """Count a code attempt as a failure before it is judged, or refuse it while the code
+    step is locked."""
+    return counters.reserve(_code_key(user_id, purpose), lock_from=CODE_LOCK_FROM)
 
 
-def code_succeeded(user_id: int) -> None:
-    counters.clear(f"code-user:{user_id}")
+def code_failures(user_id: int, purpose: str = "login") -> State:
+    return counters.read(_code_key(user_id, purpose))
+
+
+def code_failed(user_id: int, purpose: str = "login") -> State:
+    return counters.hit(_code_key(user_id, purpose), lock_from=CODE_LOCK_FROM)
+
+
+def code_succeeded(user_id: int, purpose: str = "login") -> None:
+    counters.clear(_code_key(user_id, purpose))
 
 
 def code_issued(user_id: int, purpose: str) -> bool:
@@ -73,6 +119,16 @@ def code_issued(user_id: int, purpose: str) -> bool:
     (the database store's count rolls back with the refused request)."""
     state = counters.hit(f"code-issued:{purpose}:{user_id}", window=CODE_WINDOW)
     return state.count <= CODES_PER_HOUR
+
+
+def admin_mail_allowed(actor_id: int, address: str) -> bool:
+    """One email an admin (or an API token) makes loginguard send to ``address``."""
+    actor_key = f"admin-mail-actor:{actor_id}"
+    if not counters.reserve(actor_key, window=ADMIN_MAIL_WINDOW,
+                            budget=ADMIN_MAIL_PER_ACTOR).allowed:
+        return False
+    return counters.reserve(f"admin-mail-to:{address.casefold()}", window=ADMIN_MAIL_WINDOW,
+                            budget=ADMIN_MAIL_PER_TARGET).allowed
 
 
 def reset_request_allowed(email: str, ip: str) -> bool:

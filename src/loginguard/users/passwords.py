@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from loginguard.apitokens.services import api_tokens_revoke_all
 from loginguard.audit.events import EventType
 from loginguard.audit.services import record
 from loginguard.codes.services import codes_revoke_all
@@ -16,11 +17,22 @@ from loginguard.users.models import User
 
 
 def password_reset_request(*, email: str, ip: str, user_agent: str) -> None:
-    """Queue a reset link to every active user with this address. The caller shows the
-    same answer whatever happens here, so the page reveals nothing about accounts."""
+    """Queue the reset for this address. The request does the same work whether or not an
+    account has it (the budgets, then one task with the address as typed); the worker
+    looks the users up (``password_reset_dispatch``), so neither the answer nor its timing
+    tells anything about accounts."""
+    from loginguard.users.tasks import password_reset_dispatch
+
     email = email.strip()[:254]
     if not email or not policies.reset_request_allowed(email, ip):
         return
+    password_reset_dispatch.using(queue_name="email").enqueue(email, ip, user_agent)
+
+
+def password_reset_send_all(*, email: str, ip: str, user_agent: str) -> int:
+    """The worker's half: a reset link to every active user with this address that has a
+    password. Returns how many were queued."""
+    sent = 0
     with transaction.atomic():
         for user in User.objects.filter(email__iexact=email, is_active=True):
             if not user.has_usable_password():
@@ -28,18 +40,23 @@ def password_reset_request(*, email: str, ip: str, user_agent: str) -> None:
             record(event_type=EventType.PASSWORD_RESET_REQUESTED, subject=user, ip=ip,
                    user_agent=user_agent)
             emails.send_password_reset(user=user, ip=ip)
+            sent += 1
+    return sent
 
 
 def password_reset_complete(*, user: User, password: str, ip: str, user_agent: str) -> None:
-    """Set the new password; end every session, revoke trusted devices and pending codes,
-    and tell the user. The user then signs in normally, code included."""
+    """Set the new password; end every session, revoke trusted devices, pending codes and
+    API tokens (a reset is the "I was compromised" path), and tell the user. The user then
+    signs in normally, code included; a pending sign-in started before dies (its password
+    hash no longer matches)."""
     with transaction.atomic():
         user.set_password(password)
         user.save(update_fields=["password"])
         sessions_end_all(user=user)
         trusted_devices_revoke_all(user=user, reason="password_reset")
         codes_revoke_all(user=user)
-        policies.password_succeeded(user.username_key)
+        api_tokens_revoke_all(user=user, reason="password_reset")
+        policies.password_counters_clear(user.username_key)
         record(event_type=EventType.PASSWORD_RESET_COMPLETED, subject=user, ip=ip,
                user_agent=user_agent)
         emails.send_password_changed(user=user, ip=ip, how="reset with an emailed link")
@@ -64,6 +81,9 @@ def password_reset_send(*, actor: User, target: User, ip: str, user_agent: str) 
         raise PermissionDenied
     if not target.is_active:
         raise ValidationError("Reactivate the user before sending a reset link.")
+    if not policies.admin_mail_allowed(actor.pk, target.email):
+        raise ValidationError("Too many invitations or reset links were sent by you or to "
+                              f"{target.username} in the last hour. Try again later.")
     with transaction.atomic():
         if target.has_usable_password():
             record(event_type=EventType.PASSWORD_RESET_REQUESTED, subject=target, actor=actor,

@@ -14,15 +14,18 @@ from loginguard.audit.events import EventType
 from loginguard.audit.services import record
 from loginguard.codes.models import CodePurpose
 from loginguard.codes.services import QuotaError, Verdict, code_issue, code_verify
-from loginguard.devices.services import trusted_devices_revoke_all
+from loginguard.devices.models import TrustedDevice
+from loginguard.devices.services import trusted_device_match, trusted_devices_revoke_all
 from loginguard.emails import kinds as emails
 from loginguard.lib import clock
 from loginguard.security.models import EmailChange
 from loginguard.signin.request_info import RequestInfo
 from loginguard.signin.sessions import sessions_end_all
+from loginguard.throttle import policies
 from loginguard.users import permissions
 from loginguard.users.models import User
 from loginguard.users.services import clean_email
+from loginguard.users.validators import charset_error
 
 DETAIL_LIMITS = {"first_name": 150, "last_name": 150, "phone": 40}
 NOTIFICATIONS = ("notify_new_device", "notify_password_changed", "notify_token_created",
@@ -33,10 +36,15 @@ def clean_details(data: dict[str, Any]) -> dict[str, str]:
     cleaned: dict[str, str] = {}
     for field, limit in DETAIL_LIMITS.items():
         value = data.get(field, "")
+        label = field.replace('_', ' ').capitalize()
         if not isinstance(value, str) or len(value) > limit or not value.isprintable():
-            raise ValidationError(f"{field.replace('_', ' ').capitalize()}: use at most "
-                                  f"{limit} printable characters.")
-        cleaned[field] = value.strip()
+            raise ValidationError(f"{label}: use at most {limit} printable characters.")
+        value = value.strip()
+        problem = charset_error(value, username=False) if value and field != "phone" \
+            else None
+        if problem:
+            raise ValidationError(f"{label}: {problem}")
+        cleaned[field] = value
     tz = data.get("time_zone", "UTC")
     if not isinstance(tz, str) or tz not in zoneinfo.available_timezones():
         raise ValidationError("Choose a time zone from the list, e.g. Europe/Paris.")
@@ -60,40 +68,94 @@ def user_update_details(*, actor: User, target: User, data: dict[str, Any],
                user_agent=info.user_agent, extra={"fields": sorted(changed)})
 
 
-def email_change_request(*, actor: User, target: User, new_email: object,
-                         info: RequestInfo) -> None:
-    """Start an email change: a code to the new address, a notice to the old one. The
-    address in use does not change until the code is entered."""
+UNLOCK_FIRST = ("To change your own email address, first unlock the Security section at the "
+                "bottom of this page with your password.")
+
+
+def email_change_request(*, actor: User, target: User, new_email: object, info: RequestInfo,
+                         unlocked: bool) -> None:
+    """Start an email change. The user's own change needs the Security-section unlock
+    (``unlocked``: their password, in this session) and then the code sent to the new
+    address. A change anyone else starts is only a proposal: the user is told at the
+    current address and must approve it themselves (``email_change_approve``); the
+    proposed address receives nothing until then (the review's takeover path: an admin
+    pointed the address at a mailbox they own, then sent a reset link)."""
     if not permissions.can_edit_details(actor, target):
         raise PermissionDenied
+    if actor.pk == target.pk and not unlocked:
+        raise ValidationError(UNLOCK_FIRST)
     email = clean_email(new_email if isinstance(new_email, str) else "")
     if email.casefold() == target.email.casefold():
         raise ValidationError("That is already the address of this user.")
+    if actor.pk != target.pk:
+        _email_change_propose(actor=actor, target=target, email=email, info=info)
+        return
+    _email_change_start(target=target, email=email, requested_by=actor, info=info)
+
+
+def _email_change_propose(*, actor: User, target: User, email: str, info: RequestInfo) -> None:
+    if not policies.admin_mail_allowed(actor.pk, target.email):
+        raise ValidationError("Too many emails were sent on your behalf or to this user in "
+                              "the last hour. Try again later.")
+    with transaction.atomic():
+        EmailChange.objects.update_or_create(user=target, defaults={
+            "new_email": email, "requested_by": actor, "challenge": "",
+            "created_at": clock.now()})
+        record(event_type=EventType.EMAIL_CHANGE_REQUESTED, subject=target, actor=actor,
+               ip=info.ip, user_agent=info.user_agent,
+               extra={"new_email": email, "awaiting": "user approval"})
+        emails.send_email_change_approval(user=target, new_email=email, requested_by=actor,
+                                          ip=info.ip)
+
+
+def _email_change_start(*, target: User, email: str, requested_by: User | None,
+                        info: RequestInfo) -> None:
     challenge = secrets.token_urlsafe(24)
     try:
         with transaction.atomic():
             EmailChange.objects.update_or_create(user=target, defaults={
-                "new_email": email, "requested_by": actor, "challenge": challenge,
+                "new_email": email, "requested_by": requested_by, "challenge": challenge,
                 "created_at": clock.now()})
             code = code_issue(user=target, purpose=CodePurpose.EMAIL_CHANGE,
                               challenge=challenge, cooldown=True, ip=info.ip,
                               user_agent=info.user_agent)
-            record(event_type=EventType.EMAIL_CHANGE_REQUESTED, subject=target, actor=actor,
+            record(event_type=EventType.EMAIL_CHANGE_REQUESTED, subject=target, actor=target,
                    ip=info.ip, user_agent=info.user_agent, extra={"new_email": email})
             emails.send_email_change_code(user=target, new_email=email, code=code,
-                                          requested_by=actor)
+                                          requested_by=requested_by)
             emails.send_email_change_notice(user=target, new_email=email, completed=False,
                                             ip=info.ip)
     except QuotaError as exc:
         raise ValidationError(f"{exc} Try again in a minute.") from None
 
 
-def email_change_confirm(*, actor: User, target: User, code: object,
-                         info: RequestInfo) -> None:
-    if not permissions.can_edit_details(actor, target):
+def email_change_approve(*, actor: User, target: User, info: RequestInfo,
+                         unlocked: bool) -> str:
+    """The user approves a change someone else proposed: from now on it is their own
+    change (the code goes to the new address and they enter it). Only the user, unlocked.
+    Returns the address a code was sent to."""
+    if actor.pk != target.pk:
         raise PermissionDenied
+    if not unlocked:
+        raise ValidationError(UNLOCK_FIRST)
     change = EmailChange.objects.filter(user=target).first()
-    if change is None:
+    if change is None or not change.awaiting_approval:
+        raise ValidationError("There is no email change waiting for your approval.")
+    _email_change_start(target=target, email=change.new_email,
+                        requested_by=change.requested_by, info=info)
+    return change.new_email
+
+
+def email_change_confirm(*, actor: User, target: User, code: object, info: RequestInfo,
+                         unlocked: bool) -> None:
+    """Enter the code sent to the new address: only the user, with the section unlocked.
+    Wrong codes count on their own budget (not the sign-in code step's)."""
+    if actor.pk != target.pk:
+        raise PermissionDenied
+    if not unlocked:
+        raise ValidationError(UNLOCK_FIRST)
+    change = EmailChange.objects.filter(user=target).first()
+    if change is None or change.awaiting_approval:
         raise ValidationError("There is no email change waiting for a code.")
     verdict = code_verify(user=target, purpose=CodePurpose.EMAIL_CHANGE,
                           challenge=change.challenge, submitted=code, ip=info.ip,
@@ -101,21 +163,27 @@ def email_change_confirm(*, actor: User, target: User, code: object,
     if verdict is not Verdict.OK:
         raise ValidationError("That code is not right, or it expired. Check the email sent "
                               "to the new address, or change the address again for a new code.")
-    old_email = target.email
-    keep = None
-    if actor.pk == target.pk:
-        from loginguard.security.services import current_device
+    email_set(target=target, email=change.new_email, info=info, actor=actor,
+              keep=trusted_device_match(user=target, secret=info.device_secret,
+                                        current=info.fingerprint))
 
-        keep = current_device(target, info)
+
+def email_set(*, target: User, email: str, info: RequestInfo | None, actor: User | None,
+              keep: TrustedDevice | None = None, via: str = "") -> None:
+    """Make ``email`` the user's address: devices revoked (but ``keep``), the old address
+    told. The confirmed end of an email change, and the operator's escape hatch."""
+    old_email = target.email
+    ip, user_agent = (info.ip, info.user_agent) if info is not None else ("", "")
     with transaction.atomic():
-        target.email = change.new_email
+        target.email = email
         target.save(update_fields=["email"])
-        change.delete()
+        EmailChange.objects.filter(user=target).delete()
         trusted_devices_revoke_all(user=target, keep=keep, reason="email_changed")
-        record(event_type=EventType.EMAIL_CHANGED, subject=target, actor=actor, ip=info.ip,
-               user_agent=info.user_agent, extra={"from": old_email, "to": target.email})
-        emails.send_email_change_notice(user=target, new_email=target.email, completed=True,
-                                        ip=info.ip, to=old_email)
+        record(event_type=EventType.EMAIL_CHANGED, subject=target, actor=actor, ip=ip,
+               user_agent=user_agent,
+               extra={"from": old_email, "to": email, **({"via": via} if via else {})})
+        emails.send_email_change_notice(user=target, new_email=email, completed=True,
+                                        ip=ip, to=old_email)
 
 
 def email_change_cancel(*, actor: User, target: User) -> None:

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from loginguard.security.context import security_context
 from loginguard.security.models import EmailChange
+from loginguard.security.unlock import is_unlocked
 from loginguard.signin.request_info import RequestInfo
 from loginguard.tenancy.access import access_user_by_id
 from loginguard.users import permissions, record
@@ -53,6 +54,7 @@ def render_record(request: HttpRequest, target: User, tab: str, *, status: int =
         "can_edit_permissions": permissions.can_edit_permissions(actor, target),
         "can_edit_notifications": permissions.can_edit_notifications(actor, target),
         "pending_change": EmailChange.objects.filter(user=target).first(),
+        "email_unlocked": actor.pk == target.pk and is_unlocked(request),
         "time_zones": time_zones(),
         **security_context(request, target),
         **extra,
@@ -96,9 +98,11 @@ def details_tab(request: HttpRequest, target: User) -> HttpResponse:
         new_email = request.POST.get("email", "").strip()
         if new_email and new_email.casefold() != target.email.casefold():
             record.email_change_request(actor=actor, target=target, new_email=new_email,
-                                        info=info)
+                                        info=info, unlocked=is_unlocked(request))
             messages.info(request, "We sent a code to the new address. The email changes "
-                                   "when that code is entered below.")
+                                   "when that code is entered below." if actor.pk == target.pk
+                          else f"{target.username} was asked by email to approve the new "
+                               "address. Until they do, nothing changes.")
     except ValidationError as exc:
         return render_record(request, target, "details", status=400, errors=exc.messages,
                              posted=request.POST)
@@ -148,10 +152,28 @@ def email_confirm(request: HttpRequest, user_id: str) -> HttpResponse:
     actor: User = request.user  # type: ignore[assignment]
     try:
         record.email_change_confirm(actor=actor, target=target,
-                                    code=request.POST.get("code"), info=RequestInfo.of(request))
+                                    code=request.POST.get("code"), info=RequestInfo.of(request),
+                                    unlocked=is_unlocked(request))
     except ValidationError as exc:
         return render_record(request, target, "details", status=400, errors=exc.messages)
     messages.success(request, "The new email address is confirmed and in use.")
+    return redirect("user_record", user_id=target.pk)
+
+
+@login_required
+@never_cache
+@csrf_protect
+@require_POST
+def email_approve(request: HttpRequest, user_id: str) -> HttpResponse:
+    target = access_user_by_id(actor_of(request), user_id)
+    try:
+        address = record.email_change_approve(actor=actor_of(request), target=target,
+                                              info=RequestInfo.of(request),
+                                              unlocked=is_unlocked(request))
+    except ValidationError as exc:
+        return render_record(request, target, "details", status=400, errors=exc.messages)
+    messages.info(request, f"We sent a code to {address}. The email changes when that code "
+                           "is entered below.")
     return redirect("user_record", user_id=target.pk)
 
 

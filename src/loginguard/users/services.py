@@ -10,7 +10,9 @@ from django.db import transaction
 from loginguard.audit.events import EventType
 from loginguard.audit.services import record
 from loginguard.emails import kinds as emails
+from loginguard.throttle import policies
 from loginguard.users.models import User, UserKind, username_key
+from loginguard.users.validators import charset_error
 
 if TYPE_CHECKING:
     from loginguard.tenancy.models import ClientAccount, Reseller
@@ -22,10 +24,16 @@ def clean_username(username: str) -> str:
     username = username.strip()
     if not username:
         raise ValidationError("The username can't be empty.")
-    if len(username) > USERNAME_MAX or any(c.isspace() or not c.isprintable() for c in username):
-        raise ValidationError("Use a username of at most 150 characters without spaces.")
+    if len(username) > USERNAME_MAX:
+        raise ValidationError("Use a username of at most 150 characters.")
+    problem = charset_error(username, username=True)
+    if problem:
+        raise ValidationError(f"Username: {problem}")
     if User.objects.filter(username_key=username_key(username)).exists():
-        raise ValidationError(f"The username {username!r} is taken (usernames ignore case).")
+        # Usernames are unique installation-wide, so this can't help saying the name exists
+        # somewhere; it says no more (not where), and invitations are budgeted per admin.
+        raise ValidationError("That username is not available: choose another (usernames "
+                              "ignore case).")
     return username
 
 
@@ -56,6 +64,11 @@ def user_create(
         raise ValidationError("A user belongs to exactly one client account or one reseller.")
     if is_client_admin and account is None:
         raise ValidationError("Only client users can be client admins.")
+    if invite and actor is not None and not policies.admin_mail_allowed(
+            actor.pk, email if isinstance(email, str) else ""):
+        # Counted before anything is checked: the budget also bounds username probing.
+        raise ValidationError("Too many invitations or reset links were sent by you or to "
+                              "this address in the last hour. Try again later.")
     user = User(
         username=clean_username(username),
         email=clean_email(email),

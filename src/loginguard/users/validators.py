@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -51,3 +52,26 @@ class TenantNameValidator:
 
     def get_help_text(self) -> str:
         return "Your password can't contain your account's or reseller's name."
+
+
+# Text that loginguard puts into emails others receive (usernames, names, account names)
+# must not carry a link: a crafted "name" like "https://evil.example/reset" would read as
+# part of the security email. Usernames: letters, digits and . _ @ + - (Django's username
+# character set); names: letters, digits, spaces and ' ’ . , & ( ) -. Neither may look
+# like a web address.
+USERNAME_CHARS = re.compile(r"[\w.@+-]+", re.UNICODE)
+NAME_CHARS = re.compile(r"[\w '’.,&()-]+", re.UNICODE)
+LOOKS_LIKE_URL = re.compile(r"(?i)https?\b|www\.")
+
+
+def charset_error(value: str, *, username: bool) -> str | None:
+    """Why ``value`` can't be a username (or a name), or None. The character sets leave
+    out every control character (a NUL is also a 500 on PostgreSQL) and ``/`` ``:``."""
+    chars = USERNAME_CHARS if username else NAME_CHARS
+    if not chars.fullmatch(value):
+        allowed = ("letters, digits and . _ @ + -" if username
+                   else "letters, digits, spaces and ' . , & ( ) -")
+        return f"Use only {allowed}."
+    if LOOKS_LIKE_URL.search(value):
+        return "It can't contain a web address."
+    return None

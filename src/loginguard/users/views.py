@@ -44,9 +44,24 @@ def _user_from_link(uidb64: str, token: str, tokens: ExpiringTokenGenerator) -> 
     return user if user is not None and tokens.check_token(user, token) else None
 
 
+# The second half of a link's URL once its token has moved into the session.
+SET_PASSWORD = "set-password"
+
+
 def _set_password_page(request: HttpRequest, uidb64: str, token: str, *,
-                       tokens: ExpiringTokenGenerator, template: str,
+                       tokens: ExpiringTokenGenerator, url_name: str, template: str,
                        apply: Callable[..., None], done: str) -> HttpResponse:
+    """Django's pattern for emailed links: opening the link moves its token into the
+    session and redirects to a URL without it, so the token appears in no later request,
+    Referer header or history entry (and the access log redacts the first one)."""
+    session_key = f"lg_link_{url_name}"
+    if token == SET_PASSWORD:
+        token = str(request.session.get(session_key, ""))
+    elif request.method == "GET":
+        if _user_from_link(uidb64, token, tokens) is None:
+            return render(request, "users/link_invalid.html", status=400)
+        request.session[session_key] = token
+        return redirect(url_name, uidb64=uidb64, token=SET_PASSWORD)
     user = _user_from_link(uidb64, token, tokens)
     if user is None:
         return render(request, "users/link_invalid.html", status=400)
@@ -55,6 +70,7 @@ def _set_password_page(request: HttpRequest, uidb64: str, token: str, *,
         info = RequestInfo.of(request)
         apply(user=user, password=form.cleaned_data["new_password1"], ip=info.ip,
               user_agent=info.user_agent)
+        request.session.pop(session_key, None)
         messages.success(request, done)
         return redirect("login")
     return render(request, template, {"form": form, "target": user})
@@ -65,7 +81,7 @@ def _set_password_page(request: HttpRequest, uidb64: str, token: str, *,
 @require_http_methods(["GET", "POST"])
 def password_reset_confirm(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
     return _set_password_page(
-        request, uidb64, token, tokens=password_reset_tokens,
+        request, uidb64, token, tokens=password_reset_tokens, url_name="password_reset_confirm",
         template="users/password_reset_confirm.html", apply=passwords.password_reset_complete,
         done="Your new password is set and your other sessions were signed out. Log in with "
              "it; we will email you a code.")
@@ -76,6 +92,6 @@ def password_reset_confirm(request: HttpRequest, uidb64: str, token: str) -> Htt
 @require_http_methods(["GET", "POST"])
 def invitation_accept(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
     return _set_password_page(
-        request, uidb64, token, tokens=invitation_tokens,
+        request, uidb64, token, tokens=invitation_tokens, url_name="invitation_accept",
         template="users/invitation_accept.html", apply=passwords.invitation_accept,
         done="Your password is set. Log in with it; we will email you a code.")

@@ -1,9 +1,15 @@
 from __future__ import annotations
 
+import logging
+import re
+import time
 from collections.abc import Callable
+from urllib.parse import quote, unquote
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from loginguard.lib.clientip import client_ip, peer_is_trusted_proxy
 
 API_PREFIX = "/api/"  # the JSON API: bearer tokens, no cookies, JSON errors
 DOCS_PATH = "/api/v1/docs"
@@ -44,4 +50,65 @@ class ApiJsonErrorsMiddleware:
                 if header in response:
                     json_response[header] = response[header]
             return json_response
+        return response
+
+
+class UntrustedForwardedHeadersMiddleware:
+    """``X-Forwarded-Proto`` (which Django's SECURE_PROXY_SSL_HEADER reads to decide that a
+    request came over HTTPS) counts only from a peer in TRUSTED_PROXIES: from anyone else
+    it is dropped before Django sees it, like X-Forwarded-For (SPEC §2.5)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "HTTP_X_FORWARDED_PROTO" in request.META and not peer_is_trusted_proxy(request):
+            del request.META["HTTP_X_FORWARDED_PROTO"]
+        return self.get_response(request)
+
+
+access_logger = logging.getLogger("loginguard.access")
+# Emailed links carry their token in the path (/password/reset/<uid>/<token>/): the
+# log keeps the uid and never the token.
+LINK_TOKEN = re.compile(r"^(/(?:password/reset|invite)/[^/]+/)(?!set-password/)[^/]+/")
+SECRET_PARAMETER = re.compile(r"(?i)^(token|code|password|secret|key|access_token|"
+                              r"refresh_token|client_secret|id_token_hint)$")
+SAFE_CHARS = "/@:+,;=!$&'()*-._~%[]"  # kept as they are; everything else %-escaped
+
+
+def loggable_path(request: HttpRequest) -> str:
+    """The request's path and query for the log: %-escaped (a CR or LF decoded from %0D%0A
+    can never start a forged line), the link token and secret-looking parameters
+    redacted."""
+    path = LINK_TOKEN.sub(r"\1[redacted]/", request.path)
+    line = quote(path, safe=SAFE_CHARS)
+    query = request.META.get("QUERY_STRING", "")
+    if query:
+        pairs = []
+        for pair in query.split("&")[:50]:
+            name, sep, value = pair.partition("=")
+            if SECRET_PARAMETER.match(unquote(name)):
+                value = "[redacted]"
+            pairs.append(quote(name, safe=SAFE_CHARS) + sep + quote(value, safe=SAFE_CHARS))
+        line += "?" + "&".join(pairs)
+    return line
+
+
+class AccessLogMiddleware:
+    """One line per request (instead of the HTTP server's own access log, which would
+    print link tokens and whatever the path decodes to): client IP, method, path, status,
+    duration, user id."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        start = time.perf_counter()
+        response = self.get_response(request)
+        user = getattr(request, "auth", None) or getattr(request, "user", None)
+        user_id = getattr(user, "pk", None)
+        access_logger.info(
+            '%s "%s %s" %s %.1fms user=%s', client_ip(request),
+            quote(request.method or "", safe=""), loggable_path(request),
+            response.status_code, (time.perf_counter() - start) * 1000, user_id or "-")
         return response

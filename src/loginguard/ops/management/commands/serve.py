@@ -48,7 +48,9 @@ class Command(BaseCommand):
             # One request at a time per process, like sync workers: sign-in is CPU-bound.
             blocking_threads=1,
             websockets=False,
-            log_access=True,
+            # loginguard writes its own access log (web.middleware.AccessLogMiddleware):
+            # link tokens redacted, paths escaped.
+            log_access=False,
             respawn_failed_workers=True,
             # Recycle workers now and then: a slow leak can't grow without bound.
             workers_lifetime=6 * 3600,
