@@ -14,7 +14,6 @@ from django.test.utils import CaptureQueriesContext
 
 from loginguard.emails.models import OutgoingEmail
 from loginguard.lib import clock
-from loginguard.security.services import password_change
 from tests.conftest import (
     CHROME_LINUX,
     FIREFOX_WINDOWS,
@@ -167,4 +166,3 @@ def test_password_change_can_revoke_api_tokens(personas: Personas) -> None:
     owner.post("/security/password/", {"current_password": NEW, "new_password1": PASSWORD + "x",
                                        "new_password2": PASSWORD + "x", "revoke_tokens": "on"})
     assert ApiToken.objects.filter(revoked_at=None).count() == 0
-    assert password_change  # the service behind the form (security.services)

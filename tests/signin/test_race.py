@@ -180,3 +180,26 @@ def test_one_trust_form_submitted_ten_times_at_once_signs_in_once() -> None:
     assert TrustedDevice.objects.count() == 1
     assert OutgoingEmail.objects.filter(kind="new_trusted_device").count() == 1
     assert AuditEvent.objects.filter(event_type="login.succeeded").count() == 1
+
+
+def test_concurrent_token_creations_never_pass_fifty() -> None:
+    from loginguard.apitokens.models import ApiToken
+    from loginguard.apitokens.services import MAX_LIVE_TOKENS, api_token_create
+    from loginguard.tenancy.services import account_create
+    from loginguard.users.services import user_create
+
+    bob = user_create(username="bob", email="bob@acme.example", password=PASSWORD,
+                      account=account_create(name="Acme"))
+    for n in range(MAX_LIVE_TOKENS - 2):
+        api_token_create(user=bob, name=f"t{n}", days=7, ip="", user_agent="")
+
+    def create() -> str:
+        try:
+            api_token_create(user=bob, name="burst", days=7, ip="", user_agent="")
+        except Exception as exc:  # the ValidationError of the 51st
+            return type(exc).__name__
+        return "created"
+
+    results = in_parallel(10, create)
+    assert results.count("created") == 2
+    assert ApiToken.objects.filter(user=bob).count() == MAX_LIVE_TOKENS

@@ -39,7 +39,10 @@ def api_token_create(*, user: User, name: str, days: int, ip: str,
     if days not in EXPIRY_DAYS:
         raise ValidationError("Choose an expiry of 7, 30, 90 or 365 days.")
     with transaction.atomic():
-        if live_tokens(user).select_for_update().count() >= MAX_LIVE_TOKENS:
+        # The user's row lock serialises concurrent creations: count-then-insert alone let
+        # two requests both take the 50th place.
+        type(user).objects.select_for_update().filter(pk=user.pk).first()
+        if live_tokens(user).count() >= MAX_LIVE_TOKENS:
             raise ValidationError(f"You already have {MAX_LIVE_TOKENS} active tokens. "
                                   "Revoke one you no longer use first.")
         token = token_format.generate()
