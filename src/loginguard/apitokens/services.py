@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
@@ -41,7 +42,7 @@ def api_token_create(*, user: User, name: str, days: int, ip: str,
     with transaction.atomic():
         # The user's row lock serialises concurrent creations: count-then-insert alone let
         # two requests both take the 50th place.
-        type(user).objects.select_for_update().filter(pk=user.pk).first()
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
         if live_tokens(user).count() >= MAX_LIVE_TOKENS:
             raise ValidationError(f"You already have {MAX_LIVE_TOKENS} active tokens. "
                                   "Revoke one you no longer use first.")
