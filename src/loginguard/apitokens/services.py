@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
@@ -12,6 +13,7 @@ from loginguard.audit.events import EventType
 from loginguard.audit.services import record
 from loginguard.emails import kinds as emails
 from loginguard.lib import clock
+from loginguard.users.models import UserKind
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -31,7 +33,7 @@ def api_token_create(*, user: User, name: str, days: int, ip: str,
                      user_agent: str) -> tuple[ApiToken, str]:
     """Create a token for a client user; returns the row and the token, which is never
     stored and never shown again."""
-    if user.kind != "client":
+    if user.kind != UserKind.CLIENT:
         raise PermissionDenied("Reseller users cannot have API tokens.")
     name = " ".join(name.split())
     if not name or len(name) > 64 or not name.isprintable():
@@ -41,7 +43,7 @@ def api_token_create(*, user: User, name: str, days: int, ip: str,
     with transaction.atomic():
         # The user's row lock serialises concurrent creations: count-then-insert alone let
         # two requests both take the 50th place.
-        type(user).objects.select_for_update().filter(pk=user.pk).first()
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
         if live_tokens(user).count() >= MAX_LIVE_TOKENS:
             raise ValidationError(f"You already have {MAX_LIVE_TOKENS} active tokens. "
                                   "Revoke one you no longer use first.")
