@@ -12,8 +12,7 @@ code text is no longer found is reported too: update its entry when the code mov
 Exits non-zero when a change survived or was not found.
 
 Not listed: changes that other guards make harmless on purpose (defence in depth), e.g.
-the invitation lifetime below Django's PASSWORD_RESET_TIMEOUT cap, or csrf_protect on
-views that CsrfViewMiddleware already covers.
+csrf_protect on views that CsrfViewMiddleware already covers.
 """
 
 from __future__ import annotations
@@ -110,7 +109,7 @@ RULES: list[tuple[str, str, str, str]] = [
     ("§2.6 20 password failures a minute per IP", "throttle/policies.py",
      "PASSWORD_IP_BUDGET, PASSWORD_IP_WINDOW = 20,",
      "PASSWORD_IP_BUDGET, PASSWORD_IP_WINDOW = 21,"),
-    ("§9 an over-long password is never hashed in full (sign-in)", "signin/services.py",
+    ("§9 an over-long password is never hashed in full (sign-in, unlock)", "users/validators.py",
      "MAX_PASSWORD = 1024", "MAX_PASSWORD = 4096"),
     ("§2.7 5 reset emails an hour per address", "throttle/policies.py",
      "RESET_PER_EMAIL, RESET_PER_IP, RESET_WINDOW = 5, 20,",
@@ -122,13 +121,13 @@ RULES: list[tuple[str, str, str, str]] = [
      'purpose="password-reset", timeout_seconds=3600',
      'purpose="password-reset", timeout_seconds=3700'),
     ("§5 deactivation kills reset and invitation links for good", "lib/tokens.py",
-     '{user.is_active}{stamp}"', '{user.is_active}"'),
+     'f"{user.is_active}|{stamp}")', 'f"{user.is_active}|")'),
     # §3 §5 authorisation
     ("§3 nobody changes their own role or status", "users/permissions.py",
      "    return actor.pk != target.pk and administers(actor, target)",
      "    return administers(actor, target)"),
     ("§3 a client user's notifications tab is read-only for them", "users/permissions.py",
-     '    if actor.pk == target.pk and actor.kind == "reseller":',
+     "    if actor.pk == target.pk and actor.kind == UserKind.RESELLER:",
      "    if actor.pk == target.pk:"),
     ("§3 only client admins administer their account", "tenancy/access.py",
      "        return actor.is_client_admin and actor.account_id == account.pk",
@@ -152,8 +151,6 @@ RULES: list[tuple[str, str, str, str]] = [
     ("§4 an unlock belongs to the user who made it", "security/unlock.py",
      '    if not isinstance(data, dict) or data.get("user_id") != request.user.pk:',
      "    if not isinstance(data, dict):"),
-    ("§9 an over-long password is never hashed (unlock)", "security/unlock.py",
-     "MAX_PASSWORD = 1024", "MAX_PASSWORD = 4096"),
     ("§4 actions reach only the user's own rows", "security/views.py",
      "    obj = model.objects.filter(pk=parse_id(object_id), user=request.user).first() \\",
      "    obj = model.objects.filter(pk=parse_id(object_id)).first() \\"),
@@ -230,8 +227,8 @@ RULES: list[tuple[str, str, str, str]] = [
      '    path = LINK_TOKEN.sub(r"\\1[redacted]/", request.path)', "    path = request.path"),
     ("R9 the access log escapes the path", "web/middleware.py",
      "    line = quote(path, safe=SAFE_CHARS)", "    line = path"),
-    ("R10 a password reset revokes API tokens", "users/passwords.py",
-     '        api_tokens_revoke_all(user=user, reason="password_reset")\n', ""),
+    ("R10 a password reset revokes API tokens", "security/revocation.py",
+     '    "password_reset": (True, True, True),', '    "password_reset": (True, True, False),'),
     ("R10 suspending an account ends its sessions", "tenancy/services.py",
      "            for user in User.objects.filter(account=account):\n"
      "                ended += sessions_end_all(user=user)",

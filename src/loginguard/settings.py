@@ -12,6 +12,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from loginguard.lib.env import Env
+from loginguard.users.validators import MAX_PASSWORD
 
 env = Env()
 
@@ -121,6 +122,13 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # Django's supported switches for psycopg 3: parameters bound on the server, and each
+    # statement run 5 times on a connection prepared once (no planning per request on the
+    # hot paths). Behind PgBouncer this needs its prepared-statement support (1.21+,
+    # `max_prepared_statements`); see docs/operations.md.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"server_side_binding": True, "prepare_threshold": 5})
 # Keep connections between requests (re-opening one costs more than most requests).
 DATABASES["default"]["CONN_MAX_AGE"] = 60
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -146,7 +154,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
      "OPTIONS": {"min_length": 12}},
     {"NAME": "loginguard.users.validators.MaximumLengthValidator",
-     "OPTIONS": {"max_length": 1024}},
+     "OPTIONS": {"max_length": MAX_PASSWORD}},
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
      "OPTIONS": {"user_attributes": ("username", "first_name", "last_name", "email")}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -163,8 +171,6 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = SECURE_COOKIES
 SESSION_COOKIE_AGE = 12 * 3600  # the server enforces idle/absolute limits itself
-# Reset and invitation links carry their own lifetimes (lib/tokens.py); this is the cap.
-PASSWORD_RESET_TIMEOUT = 72 * 3600
 CSRF_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_NAME = f"{COOKIE_PREFIX}lg_csrf"
@@ -224,9 +230,11 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "filters": {"drop_api_refusals": {"()": "loginguard.web.logs.DropApiRefusals"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {"django.db.backends": {"level": "WARNING"},
+                "django.request": {"filters": ["drop_api_refusals"]},
                 # One line per request (web.middleware.AccessLogMiddleware); the tests
                 # read it through caplog, so it propagates to the root handler.
                 "loginguard.access": {"level": "INFO"}},

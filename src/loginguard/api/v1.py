@@ -17,10 +17,10 @@ from ninja.security import HttpBearer
 from pydantic import ConfigDict
 
 from loginguard.apitokens.auth import token_authenticate
-from loginguard.audit.models import AuditEvent
+from loginguard.audit.selectors import security_log_visible_to
 from loginguard.lib.clientip import client_ip
 from loginguard.signin.request_info import RequestInfo
-from loginguard.tenancy.access import access_user_by_id
+from loginguard.tenancy.access import access_user_by_id, can_administer
 from loginguard.users import record
 from loginguard.users.models import User
 from loginguard.users.services import user_create
@@ -175,7 +175,8 @@ class InviteIn(Schema):
           summary="Invite a user to your account (client admins)")
 def invite(request: HttpRequest, payload: InviteIn) -> Any:
     actor = actor_of(request)
-    if not actor.is_client_admin:
+    # The same rule as the page's invitation form (tenancy.access.can_administer).
+    if actor.account is None or not can_administer(actor, actor.account):
         raise PermissionDenied("Only client admins can invite users.")
     user = user_create(username=payload.username, email=payload.email,
                        account=actor.account, is_client_admin=payload.is_client_admin,
@@ -226,8 +227,4 @@ class EventOut(Schema):
          summary="Your security log (client admins: the account's)")
 @paginate(Pagination)
 def security_log(request: HttpRequest) -> Any:
-    actor = actor_of(request)
-    events = AuditEvent.objects.select_related("subject", "actor")
-    if actor.is_client_admin:
-        return events.filter(account_id=actor.account_id)
-    return events.filter(subject=actor)
+    return security_log_visible_to(actor_of(request))

@@ -10,14 +10,11 @@ from django.db.models import Q
 
 from loginguard.apitokens import format as token_format
 from loginguard.apitokens.models import ApiToken
+from loginguard.apitokens.selectors import token_by_hash
 from loginguard.lib import clock
-from loginguard.lib.compiled import CompiledLookup
+from loginguard.users.models import UserKind
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
-# Token, user and account in one indexed query, compiled once per connection.
-_BY_HASH = CompiledLookup(
-    lambda digest: ApiToken.objects.select_related("user__account").filter(token_hash=digest),
-    "0" * 64)
 
 
 def token_authenticate(token: str, *, ip: str) -> ApiToken | None:
@@ -25,13 +22,13 @@ def token_authenticate(token: str, *, ip: str) -> ApiToken | None:
     if not token_format.well_formed(token):
         return None  # typo or garbage: no query at all
     digest = token_format.token_hash(token)
-    row = _BY_HASH.first(digest)
+    row = token_by_hash(digest)
     if row is None or not hmac.compare_digest(row.token_hash, digest):
         return None
     now = clock.now()
     user = row.user
     if row.revoked_at is not None or row.expires_at <= now or not user.is_active \
-            or user.kind != "client" or user.account is None or not user.account.is_active:
+            or user.kind != UserKind.CLIENT or user.account is None or not user.account.is_active:
         return None
     _touch(row, ip, now)
     return row

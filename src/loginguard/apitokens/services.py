@@ -13,6 +13,7 @@ from loginguard.audit.events import EventType
 from loginguard.audit.services import record
 from loginguard.emails import kinds as emails
 from loginguard.lib import clock
+from loginguard.users.models import UserKind
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -32,7 +33,7 @@ def api_token_create(*, user: User, name: str, days: int, ip: str,
                      user_agent: str) -> tuple[ApiToken, str]:
     """Create a token for a client user; returns the row and the token, which is never
     stored and never shown again."""
-    if user.kind != "client":
+    if user.kind != UserKind.CLIENT:
         raise PermissionDenied("Reseller users cannot have API tokens.")
     name = " ".join(name.split())
     if not name or len(name) > 64 or not name.isprintable():

@@ -10,9 +10,9 @@ from loginguard.audit.services import record
 from loginguard.devices.cookie import hash_secret
 from loginguard.devices.fingerprint import Fingerprint, same_device
 from loginguard.devices.models import TrustedDevice
+from loginguard.devices.selectors import trusted_devices_by_secret
 from loginguard.emails import kinds as emails
 from loginguard.lib import clock
-from loginguard.lib.compiled import CompiledLookup
 from loginguard.tenancy.policy import ip_policy_for
 
 if TYPE_CHECKING:
@@ -22,11 +22,6 @@ MAX_DEVICES = 20
 CODE_FRESHNESS = timedelta(days=30)
 
 
-_BY_SECRET = CompiledLookup(
-    lambda user_id, secret_hash: TrustedDevice.objects.filter(user_id=user_id).filter(
-        secret_hash=secret_hash), 0, "placeholder")
-
-
 def trusted_device_match(*, user: User, secret: str | None,
                          current: Fingerprint) -> TrustedDevice | None:
     """The user's trusted device for this browser secret *and* this IP/browser/OS under
@@ -34,7 +29,7 @@ def trusted_device_match(*, user: User, secret: str | None,
     if secret is None:
         return None
     policy = ip_policy_for(user)
-    for device in _BY_SECRET.all(user.pk, hash_secret(secret)):
+    for device in trusted_devices_by_secret(user_id=user.pk, secret_hash=hash_secret(secret)):
         if same_device(policy, device.fingerprint, current):
             device.user = user  # already loaded: recording must not fetch it again
             return device
@@ -48,8 +43,8 @@ def trusted_browser(*, user_id: int | None, secret: str | None) -> str | None:
     unknown user, so it tells nothing about which usernames exist."""
     if secret is None:
         return None
-    found = _BY_SECRET.first(user_id or 0, hash_secret(secret))
-    return None if found is None else str(found.pk)
+    found = trusted_devices_by_secret(user_id=user_id or 0, secret_hash=hash_secret(secret))
+    return str(found[0].pk) if found else None
 
 
 def code_is_fresh(device: TrustedDevice) -> bool:

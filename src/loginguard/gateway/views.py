@@ -17,7 +17,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from loginguard.audit.events import EventType
-from loginguard.audit.models import AuditEvent
+from loginguard.audit.selectors import account_security_log
 from loginguard.lib.ids import parse_id
 from loginguard.signin.request_info import RequestInfo
 from loginguard.tenancy.access import access_account_by_id, can_administer, reseller_accounts
@@ -28,7 +28,7 @@ from loginguard.tenancy.services import (
     connection_create,
     connection_delete,
 )
-from loginguard.users.models import User
+from loginguard.users.models import User, UserKind
 from loginguard.users.passwords import password_reset_send
 from loginguard.users.record_views import actor_of
 from loginguard.users.services import user_create
@@ -54,7 +54,7 @@ def reseller_actor(request: HttpRequest) -> tuple[User, int]:
     """The signed-in reseller user and their reseller's id; 404 for anybody else (the
     gateway does not exist for client users)."""
     actor = actor_of(request)
-    if actor.kind != "reseller" or actor.reseller_id is None:
+    if actor.kind != UserKind.RESELLER or actor.reseller_id is None:
         raise Http404
     return actor, actor.reseller_id
 
@@ -67,7 +67,7 @@ def gateway_account(actor: User, account_id: object) -> ClientAccount:
 
 
 def reseller_user(reseller_id: int, user_id: object) -> User:
-    user = User.objects.filter(pk=id_or_404(user_id), kind="reseller",
+    user = User.objects.filter(pk=id_or_404(user_id), kind=UserKind.RESELLER,
                                reseller_id=reseller_id).first()
     if user is None:
         raise Http404
@@ -114,7 +114,7 @@ def gateway_account_page(request: HttpRequest, account_id: str) -> HttpResponse:
     actor, reseller_id = reseller_actor(request)
     account = gateway_account(actor, account_id)
     connected = User.objects.filter(connections__account=account)
-    others = User.objects.filter(reseller_id=reseller_id, kind="reseller",
+    others = User.objects.filter(reseller_id=reseller_id, kind=UserKind.RESELLER,
                                  is_active=True).exclude(pk__in=connected)
     return render(request, "gateway/account.html", {"account": account,
                                                     "connected": connected, "others": others})
@@ -216,7 +216,7 @@ def account_ip_policy(request: HttpRequest, account_id: str) -> HttpResponse:
 @require_GET
 def account_log(request: HttpRequest, account_id: str) -> HttpResponse:
     account = administered_account(request, account_id)
-    events = AuditEvent.objects.filter(account=account).select_related("subject", "actor")
+    events = account_security_log(actor_of(request), account)
     user_filter = parse_id(request.GET.get("user"))
     type_filter = request.GET.get("type", "")
     if user_filter:

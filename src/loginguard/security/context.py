@@ -7,12 +7,12 @@ from django.http import HttpRequest
 
 from loginguard.apitokens.models import ApiToken
 from loginguard.apitokens.services import DEFAULT_EXPIRY_DAYS, EXPIRY_DAYS
-from loginguard.audit.models import AuditEvent
+from loginguard.audit.selectors import own_security_log
 from loginguard.devices.models import TrustedDevice
 from loginguard.lib import clock
 from loginguard.security.unlock import unlocked_until
 from loginguard.signin.models import UserSession
-from loginguard.users.models import User
+from loginguard.users.models import User, UserKind
 
 LOG_PAGE_SIZE = 20
 
@@ -24,7 +24,7 @@ def security_context(request: HttpRequest, target: User) -> dict[str, Any]:
     until = unlocked_until(request) if own else None
     if until is None:
         return {"security_unlocked": False}
-    log = Paginator(AuditEvent.objects.filter(subject=target).select_related("actor"),
+    log = Paginator(own_security_log(target),
                     LOG_PAGE_SIZE).get_page(request.GET.get("log_page"))
     return {
         "security_unlocked": True,
@@ -32,7 +32,7 @@ def security_context(request: HttpRequest, target: User) -> dict[str, Any]:
         "devices": TrustedDevice.objects.filter(user=target).order_by("-last_used_at"),
         "user_sessions": UserSession.objects.filter(user=target),
         "current_session_key": request.session.session_key,
-        "tokens_allowed": target.kind == "client",
+        "tokens_allowed": target.kind == UserKind.CLIENT,
         "tokens": ApiToken.objects.filter(user=target),
         "token_expiry_days": EXPIRY_DAYS,
         "token_default_days": DEFAULT_EXPIRY_DAYS,

@@ -10,13 +10,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 
-from loginguard.apitokens.services import api_tokens_revoke_all
 from loginguard.audit.events import EventType
 from loginguard.audit.services import record
-from loginguard.codes.services import codes_revoke_all
 from loginguard.devices.models import TrustedDevice
-from loginguard.devices.services import trusted_device_match, trusted_devices_revoke_all
+from loginguard.devices.services import trusted_device_match
 from loginguard.emails import kinds as emails
+from loginguard.security.revocation import credentials_revoke
 from loginguard.signin.models import UserSession
 from loginguard.signin.request_info import RequestInfo
 from loginguard.signin.sessions import sessions_end_all
@@ -103,11 +102,9 @@ def password_change(request: HttpRequest, *, user: User, current: object, new: o
         update_session_auth_hash(request, user)  # this session stays signed in (new key)
         UserSession.objects.filter(session_key=old_key).update(
             session_key=request.session.session_key)
-        sessions_end_all(user=user, keep_session_key=request.session.session_key)
-        trusted_devices_revoke_all(user=user, keep=keep, reason="password_changed")
-        codes_revoke_all(user=user)
-        if revoke_tokens:
-            api_tokens_revoke_all(user=user, reason="password_changed")
+        credentials_revoke(user=user, reason="password_changed",
+                           keep_session_key=request.session.session_key, keep_device=keep,
+                           revoke_tokens=revoke_tokens)
         record(event_type=EventType.PASSWORD_CHANGED, subject=user, actor=user, ip=info.ip,
                user_agent=info.user_agent, extra={"tokens_revoked": revoke_tokens})
         if user.notify_password_changed:

@@ -15,13 +15,13 @@ from loginguard.lib import clock
 from loginguard.signin.request_info import RequestInfo
 from loginguard.signin.sessions import session_rotate_key
 from loginguard.throttle import policies
+from loginguard.users.validators import MAX_PASSWORD
 
 if TYPE_CHECKING:
     from loginguard.users.models import User
 
 SESSION_KEY = "lg_unlock"
 UNLOCK_FOR = timedelta(minutes=10)
-MAX_PASSWORD = 1024
 
 
 def unlocked_until(request: HttpRequest) -> datetime | None:

@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
@@ -23,13 +23,13 @@ from loginguard.security import services
 from loginguard.security.unlock import is_unlocked, security_lock, security_unlock
 from loginguard.signin.models import UserSession
 from loginguard.signin.request_info import RequestInfo
-from loginguard.users.models import User
+from loginguard.users.http import AuthenticatedHttpRequest
 from loginguard.users.record_views import render_record
 
 View = Callable[..., HttpResponse]
 
 
-def _back(request: HttpRequest) -> HttpResponse:
+def _back(request: AuthenticatedHttpRequest) -> HttpResponse:
     return redirect(f"/users/{request.user.pk}/#security")
 
 
@@ -38,7 +38,7 @@ def security_action(view: View) -> View:
     @never_cache
     @csrf_protect
     @require_POST
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: AuthenticatedHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not is_unlocked(request):
             return render(request, "security/locked.html", status=403)
         return view(request, *args, **kwargs)
@@ -46,7 +46,7 @@ def security_action(view: View) -> View:
     return wrapped
 
 
-def _own(model: type[Any], request: HttpRequest, object_id: str) -> Any:
+def _own(model: type[Any], request: AuthenticatedHttpRequest, object_id: str) -> Any:
     # Only the signed-in user's own rows; another user's id is a 404 like a missing one.
     obj = model.objects.filter(pk=parse_id(object_id), user=request.user).first() \
         if parse_id(object_id) else None
@@ -59,8 +59,8 @@ def _own(model: type[Any], request: HttpRequest, object_id: str) -> Any:
 @never_cache
 @csrf_protect
 @require_POST
-def unlock(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def unlock(request: AuthenticatedHttpRequest) -> HttpResponse:
+    user = request.user
     error = security_unlock(request, user=user, password=request.POST.get("password"))
     if error:
         return render_record(request, user, "details", status=400, unlock_error=error)
@@ -72,16 +72,16 @@ def unlock(request: HttpRequest) -> HttpResponse:
 @never_cache
 @csrf_protect
 @require_POST
-def lock(request: HttpRequest) -> HttpResponse:
+def lock(request: AuthenticatedHttpRequest) -> HttpResponse:
     security_lock(request)
     return _back(request)
 
 
 @security_action
-def device_rename(request: HttpRequest, device_id: str) -> HttpResponse:
+def device_rename(request: AuthenticatedHttpRequest, device_id: str) -> HttpResponse:
     device = _own(TrustedDevice, request, device_id)
     try:
-        services.trusted_device_rename(user=request.user, device=device,  # type: ignore[arg-type]
+        services.trusted_device_rename(user=request.user, device=device,
                                        name=request.POST.get("name"), info=RequestInfo.of(request))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
@@ -91,19 +91,19 @@ def device_rename(request: HttpRequest, device_id: str) -> HttpResponse:
 
 
 @security_action
-def device_remove(request: HttpRequest, device_id: str) -> HttpResponse:
+def device_remove(request: AuthenticatedHttpRequest, device_id: str) -> HttpResponse:
     device = _own(TrustedDevice, request, device_id)
-    services.trusted_device_revoke(user=request.user, device=device,  # type: ignore[arg-type]
+    services.trusted_device_revoke(user=request.user, device=device,
                                    info=RequestInfo.of(request))
     messages.success(request, f"“{device.name}” is no longer trusted.")
     return _back(request)
 
 
 @security_action
-def devices_remove_all(request: HttpRequest) -> HttpResponse:
+def devices_remove_all(request: AuthenticatedHttpRequest) -> HttpResponse:
     from loginguard.devices.services import trusted_devices_revoke_all
 
-    count = trusted_devices_revoke_all(user=request.user,  # type: ignore[arg-type]
+    count = trusted_devices_revoke_all(user=request.user,
                                        reason="removed_by_user")
     messages.success(request, f"Removed {count} trusted device(s). Every device asks for a "
                               "code again.")
@@ -111,29 +111,29 @@ def devices_remove_all(request: HttpRequest) -> HttpResponse:
 
 
 @security_action
-def session_end(request: HttpRequest, session_id: str) -> HttpResponse:
+def session_end(request: AuthenticatedHttpRequest, session_id: str) -> HttpResponse:
     target = _own(UserSession, request, session_id)
     if target.session_key == request.session.session_key:
         messages.error(request, "That is this session: use Log out instead.")
         return _back(request)
-    services.user_session_end(user=request.user, target=target,  # type: ignore[arg-type]
+    services.user_session_end(user=request.user, target=target,
                               info=RequestInfo.of(request))
     messages.success(request, "That session was signed out.")
     return _back(request)
 
 
 @security_action
-def sessions_end_others(request: HttpRequest) -> HttpResponse:
+def sessions_end_others(request: AuthenticatedHttpRequest) -> HttpResponse:
     count = services.user_sessions_end_others(
-        user=request.user, current_key=request.session.session_key,  # type: ignore[arg-type]
+        user=request.user, current_key=request.session.session_key,
         info=RequestInfo.of(request))
     messages.success(request, f"Signed out {count} other session(s).")
     return _back(request)
 
 
 @security_action
-def password_change(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def password_change(request: AuthenticatedHttpRequest) -> HttpResponse:
+    user = request.user
     errors = services.password_change(
         request, user=user, current=request.POST.get("current_password"),
         new=request.POST.get("new_password1"), repeat=request.POST.get("new_password2"),
@@ -145,8 +145,8 @@ def password_change(request: HttpRequest) -> HttpResponse:
 
 
 @security_action
-def token_create(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def token_create(request: AuthenticatedHttpRequest) -> HttpResponse:
+    user = request.user
     info = RequestInfo.of(request)
     days_text = request.POST.get("expires_in_days", "90")
     days = int(days_text) if days_text.isascii() and days_text.isdigit() and \
@@ -163,10 +163,10 @@ def token_create(request: HttpRequest) -> HttpResponse:
 
 
 @security_action
-def token_revoke(request: HttpRequest, token_id: str) -> HttpResponse:
+def token_revoke(request: AuthenticatedHttpRequest, token_id: str) -> HttpResponse:
     token = _own(ApiToken, request, token_id)
     info = RequestInfo.of(request)
-    api_token_revoke(user=request.user, token=token, actor=request.user,  # type: ignore[arg-type]
+    api_token_revoke(user=request.user, token=token, actor=request.user,
                      ip=info.ip, user_agent=info.user_agent)
     messages.success(request, f"Token “{token.name}” revoked.")
     return _back(request)

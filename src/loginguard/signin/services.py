@@ -17,15 +17,15 @@ from loginguard.devices import services as devices
 from loginguard.devices.cookie import new_secret
 from loginguard.devices.models import TrustedDevice
 from loginguard.emails import kinds as emails
-from loginguard.lib.compiled import CompiledLookup
 from loginguard.signin.backend import LoginguardBackend
 from loginguard.signin.pending import PendingLogin
 from loginguard.signin.request_info import RequestInfo
 from loginguard.tenancy.policy import ip_policy_for
 from loginguard.throttle import policies
 from loginguard.users.models import User, username_key
+from loginguard.users.selectors import user_for_sign_in
+from loginguard.users.validators import MAX_PASSWORD
 
-MAX_PASSWORD = 1024
 GENERIC_ERROR = ("That username and password don't match, or this user can't sign in. "
                  "Check both and try again, or reset your password.")
 
@@ -42,12 +42,6 @@ class PasswordResult:
     error: str | None = None
 
 
-# The sign-in's user with account and reseller, one indexed query compiled once.
-_BY_USERNAME_KEY = CompiledLookup(
-    lambda key: User.objects.select_related("account__reseller", "reseller").filter(
-        username_key=key), "placeholder")
-
-
 def password_check(*, username: object, password: object, info: RequestInfo) -> PasswordResult:
     """Stage 1. Unknown user, wrong password, inactive user and suspended account get the
     same answer after the same work (one Argon2 verify). The attempt is counted before the
@@ -57,7 +51,7 @@ def password_check(*, username: object, password: object, info: RequestInfo) -> 
     secret = password if isinstance(password, str) else ""
     # A NUL can't be stored in PostgreSQL text: such a name is simply unknown.
     key = "" if "\x00" in name else username_key(name.strip()[:150])
-    user = _BY_USERNAME_KEY.first(key) if key else None
+    user = user_for_sign_in(key) if key else None
     attempt = policies.password_attempt(key, info.ip, trusted_browser=devices.trusted_browser(
         user_id=user.pk if user is not None else None, secret=info.device_secret))
     if attempt.ip_exhausted:

@@ -12,6 +12,7 @@ from django.http import Http404
 
 from loginguard.lib.ids import parse_id
 from loginguard.tenancy.models import ClientAccount, Connection
+from loginguard.users.models import UserKind
 
 if TYPE_CHECKING:
     from loginguard.users.models import User
@@ -46,7 +47,7 @@ def reseller_accounts(actor: User) -> QuerySet[ClientAccount]:
 
 def can_administer(actor: User, account: ClientAccount) -> bool:
     """Client admins of the account, and reseller users connected to it."""
-    if actor.kind == "client":
+    if actor.kind == UserKind.CLIENT:
         return actor.is_client_admin and actor.account_id == account.pk
     if actor.reseller_id is None or account.reseller_id != actor.reseller_id:
         return False
@@ -64,7 +65,7 @@ def access_user_by_id(actor: User, user_id: object) -> User:
     if pk == actor.pk:
         return actor
     try:
-        target = User.objects.select_related("account", "reseller").get(pk=pk, kind="client")
+        target = User.objects.select_related("account", "reseller").get(pk=pk, kind=UserKind.CLIENT)
     except User.DoesNotExist:
         raise Http404 from None
     if target.account is None or not can_administer(actor, target.account):

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from loginguard.audit.events import EventType
 from loginguard.audit.services import record
 from loginguard.tenancy.models import ClientAccount, Connection, IpMatch, Reseller
+from loginguard.users.models import UserKind
 
 if TYPE_CHECKING:
     from loginguard.users.models import User
@@ -53,7 +54,7 @@ def account_create(*, name: str, reseller: Reseller | None = None,
 
 def connection_create(*, user: User, account: ClientAccount,
                       actor: User | None = None) -> Connection:
-    if user.kind != "reseller":
+    if user.kind != UserKind.RESELLER:
         raise ValidationError(f"{user.username} is not a reseller user; only reseller users "
                               "can be connected to client accounts.")
     if account.reseller_id is None or account.reseller_id != user.reseller_id:
@@ -84,7 +85,7 @@ def account_create_with_admin(*, actor: User, name: str, admin_username: str,
     its first client admin, who is invited by email."""
     from loginguard.users.services import user_create
 
-    if actor.kind != "reseller" or actor.reseller is None:
+    if actor.kind != UserKind.RESELLER or actor.reseller is None:
         raise PermissionDenied
     with transaction.atomic():
         account = account_create(name=name, reseller=actor.reseller, actor=actor)

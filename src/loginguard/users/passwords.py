@@ -5,13 +5,10 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from loginguard.apitokens.services import api_tokens_revoke_all
 from loginguard.audit.events import EventType
 from loginguard.audit.services import record
-from loginguard.codes.services import codes_revoke_all
-from loginguard.devices.services import trusted_devices_revoke_all
 from loginguard.emails import kinds as emails
-from loginguard.signin.sessions import sessions_end_all
+from loginguard.security.revocation import credentials_revoke
 from loginguard.throttle import policies
 from loginguard.users.models import User
 
@@ -52,10 +49,7 @@ def password_reset_complete(*, user: User, password: str, ip: str, user_agent: s
     with transaction.atomic():
         user.set_password(password)
         user.save(update_fields=["password"])
-        sessions_end_all(user=user)
-        trusted_devices_revoke_all(user=user, reason="password_reset")
-        codes_revoke_all(user=user)
-        api_tokens_revoke_all(user=user, reason="password_reset")
+        credentials_revoke(user=user, reason="password_reset")
         policies.password_counters_clear(user.username_key)
         record(event_type=EventType.PASSWORD_RESET_COMPLETED, subject=user, ip=ip,
                user_agent=user_agent)

@@ -4,7 +4,7 @@ services check them again: the page is never the only guard."""
 from __future__ import annotations
 
 from loginguard.tenancy.access import can_administer
-from loginguard.users.models import User
+from loginguard.users.models import User, UserKind
 
 
 def administers(actor: User, target: User) -> bool:
@@ -23,6 +23,6 @@ def can_edit_permissions(actor: User, target: User) -> bool:
 def can_edit_notifications(actor: User, target: User) -> bool:
     # Client users who are not admins see this tab read-only (help page); a reseller
     # user has no admin above them in the account, so they manage their own.
-    if actor.pk == target.pk and actor.kind == "reseller":
+    if actor.pk == target.pk and actor.kind == UserKind.RESELLER:
         return True
     return administers(actor, target)

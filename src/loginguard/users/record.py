@@ -9,18 +9,17 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
-from loginguard.apitokens.services import api_tokens_revoke_all
 from loginguard.audit.events import EventType
 from loginguard.audit.services import record
 from loginguard.codes.models import CodePurpose
 from loginguard.codes.services import QuotaError, Verdict, code_issue, code_verify
 from loginguard.devices.models import TrustedDevice
-from loginguard.devices.services import trusted_device_match, trusted_devices_revoke_all
+from loginguard.devices.services import trusted_device_match
 from loginguard.emails import kinds as emails
 from loginguard.lib import clock
 from loginguard.security.models import EmailChange
+from loginguard.security.revocation import credentials_revoke
 from loginguard.signin.request_info import RequestInfo
-from loginguard.signin.sessions import sessions_end_all
 from loginguard.throttle import policies
 from loginguard.users import permissions
 from loginguard.users.models import User
@@ -178,7 +177,7 @@ def email_set(*, target: User, email: str, info: RequestInfo | None, actor: User
         target.email = email
         target.save(update_fields=["email"])
         EmailChange.objects.filter(user=target).delete()
-        trusted_devices_revoke_all(user=target, keep=keep, reason="email_changed")
+        credentials_revoke(user=target, reason="email_changed", keep_device=keep)
         record(event_type=EventType.EMAIL_CHANGED, subject=target, actor=actor, ip=ip,
                user_agent=user_agent,
                extra={"from": old_email, "to": email, **({"via": via} if via else {})})
@@ -235,9 +234,7 @@ def user_set_active(*, actor: User, target: User, active: bool, info: RequestInf
         for field, value in changes.items():
             setattr(target, field, value)
         if not active:
-            sessions_end_all(user=target)
-            trusted_devices_revoke_all(user=target, reason="deactivated")
-            api_tokens_revoke_all(user=target, reason="deactivated")
+            credentials_revoke(user=target, reason="deactivated")
             emails.send_account_deactivated(user=target, by=actor)
         record(event_type=EventType.USER_DEACTIVATED if not active
                else EventType.USER_REACTIVATED, subject=target, actor=actor, ip=info.ip,

@@ -24,6 +24,7 @@ from loginguard.security.unlock import is_unlocked
 from loginguard.signin.request_info import RequestInfo
 from loginguard.tenancy.access import access_user_by_id
 from loginguard.users import permissions, record
+from loginguard.users.http import AuthenticatedHttpRequest
 from loginguard.users.models import User
 
 DETAIL_FIELDS = {"first_name", "last_name", "phone", "time_zone", "email"}
@@ -45,9 +46,9 @@ def refuse_unknown_fields(request: HttpRequest, allowed: set[str]) -> None:
         raise PermissionDenied(f"This form does not accept: {what}.")
 
 
-def render_record(request: HttpRequest, target: User, tab: str, *, status: int = 200,
+def render_record(request: AuthenticatedHttpRequest, target: User, tab: str, *, status: int = 200,
                   **extra: Any) -> HttpResponse:
-    actor: User = request.user  # type: ignore[assignment]
+    actor = request.user
     context = {
         "target": target, "tab": tab, "own": actor.pk == target.pk,
         "can_edit_details": permissions.can_edit_details(actor, target),
@@ -62,7 +63,7 @@ def render_record(request: HttpRequest, target: User, tab: str, *, status: int =
     return render(request, "users/record.html", context, status=status)
 
 
-Handler = Callable[[HttpRequest, User], HttpResponse]
+Handler = Callable[[AuthenticatedHttpRequest, User], HttpResponse]
 
 
 def actor_of(request: HttpRequest) -> User:
@@ -76,7 +77,7 @@ def record_page(handler: Handler) -> Callable[..., HttpResponse]:
     @never_cache
     @csrf_protect
     @require_http_methods(["GET", "POST"])
-    def view(request: HttpRequest, user_id: str) -> HttpResponse:
+    def view(request: AuthenticatedHttpRequest, user_id: str) -> HttpResponse:
         target = access_user_by_id(actor_of(request), user_id)  # 404 for other tenants
         return handler(request, target)
     view.__name__ = handler.__name__
@@ -84,10 +85,10 @@ def record_page(handler: Handler) -> Callable[..., HttpResponse]:
 
 
 @record_page
-def details_tab(request: HttpRequest, target: User) -> HttpResponse:
+def details_tab(request: AuthenticatedHttpRequest, target: User) -> HttpResponse:
     if request.method != "POST":
         return render_record(request, target, "details")
-    actor: User = request.user  # type: ignore[assignment]
+    actor = request.user
     if not permissions.can_edit_details(actor, target):
         raise PermissionDenied
     refuse_unknown_fields(request, DETAIL_FIELDS)
@@ -111,10 +112,10 @@ def details_tab(request: HttpRequest, target: User) -> HttpResponse:
 
 
 @record_page
-def permissions_tab(request: HttpRequest, target: User) -> HttpResponse:
+def permissions_tab(request: AuthenticatedHttpRequest, target: User) -> HttpResponse:
     if request.method != "POST":
         return render_record(request, target, "permissions")
-    actor: User = request.user  # type: ignore[assignment]
+    actor = request.user
     if not permissions.can_edit_permissions(actor, target):
         raise PermissionDenied
     refuse_unknown_fields(request, PERMISSION_FIELDS)
@@ -128,10 +129,10 @@ def permissions_tab(request: HttpRequest, target: User) -> HttpResponse:
 
 
 @record_page
-def notifications_tab(request: HttpRequest, target: User) -> HttpResponse:
+def notifications_tab(request: AuthenticatedHttpRequest, target: User) -> HttpResponse:
     if request.method != "POST":
         return render_record(request, target, "notifications")
-    actor: User = request.user  # type: ignore[assignment]
+    actor = request.user
     if not permissions.can_edit_notifications(actor, target):
         raise PermissionDenied
     refuse_unknown_fields(request, set(record.NOTIFICATIONS))
@@ -147,9 +148,9 @@ def notifications_tab(request: HttpRequest, target: User) -> HttpResponse:
 @never_cache
 @csrf_protect
 @require_POST
-def email_confirm(request: HttpRequest, user_id: str) -> HttpResponse:
+def email_confirm(request: AuthenticatedHttpRequest, user_id: str) -> HttpResponse:
     target = access_user_by_id(actor_of(request), user_id)
-    actor: User = request.user  # type: ignore[assignment]
+    actor = request.user
     try:
         record.email_change_confirm(actor=actor, target=target,
                                     code=request.POST.get("code"), info=RequestInfo.of(request),
@@ -164,7 +165,7 @@ def email_confirm(request: HttpRequest, user_id: str) -> HttpResponse:
 @never_cache
 @csrf_protect
 @require_POST
-def email_approve(request: HttpRequest, user_id: str) -> HttpResponse:
+def email_approve(request: AuthenticatedHttpRequest, user_id: str) -> HttpResponse:
     target = access_user_by_id(actor_of(request), user_id)
     try:
         address = record.email_change_approve(actor=actor_of(request), target=target,
@@ -181,8 +182,8 @@ def email_approve(request: HttpRequest, user_id: str) -> HttpResponse:
 @never_cache
 @csrf_protect
 @require_POST
-def email_cancel(request: HttpRequest, user_id: str) -> HttpResponse:
+def email_cancel(request: AuthenticatedHttpRequest, user_id: str) -> HttpResponse:
     target = access_user_by_id(actor_of(request), user_id)
-    record.email_change_cancel(actor=request.user, target=target)  # type: ignore[arg-type]
+    record.email_change_cancel(actor=request.user, target=target)
     messages.info(request, "The email change was cancelled.")
     return redirect("user_record", user_id=target.pk)

@@ -5,10 +5,14 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
+# The longest password loginguard hashes (SPEC §4): the policy refuses longer ones, and the
+# sign-in, unlock and password change never hand a longer input to Argon2.
+MAX_PASSWORD = 1024
+
 
 class MaximumLengthValidator:
     # Bounds the Argon2 input so a megabyte "password" cannot be used to burn CPU.
-    def __init__(self, max_length: int = 1024) -> None:
+    def __init__(self, max_length: int = MAX_PASSWORD) -> None:
         self.max_length = max_length
 
     def validate(self, password: str, user: Any = None) -> None:

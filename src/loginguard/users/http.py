@@ -1,0 +1,14 @@
+"""The request type of views that only signed-in users reach (healthchecks' pattern)."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+
+from loginguard.users.models import User
+
+
+class AuthenticatedHttpRequest(HttpRequest):
+    """An ``HttpRequest`` behind ``login_required``: ``request.user`` is a ``User``. Only an
+    annotation: the view's decorator is what makes it true."""
+
+    user: User
