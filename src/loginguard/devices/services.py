@@ -22,29 +22,37 @@ MAX_DEVICES = 20
 CODE_FRESHNESS = timedelta(days=30)
 
 
-def trusted_device_match(*, user: User, secret: str | None,
-                         current: Fingerprint) -> TrustedDevice | None:
+def browser_devices(*, user_id: int | None, secret: str | None) -> list[TrustedDevice]:
+    """The user's trusted devices anchored to this browser's secret, from any place. Runs
+    the same query for an unknown user, so it tells nothing about which usernames exist."""
+    if secret is None:
+        return []
+    return trusted_devices_by_secret(user_id=user_id or 0, secret_hash=hash_secret(secret))
+
+
+def trusted_device_match(*, user: User, secret: str | None, current: Fingerprint,
+                         candidates: list[TrustedDevice] | None = None
+                         ) -> TrustedDevice | None:
     """The user's trusted device for this browser secret *and* this IP/browser/OS under
-    the account's policy. A copied User-Agent and IP without the secret match nothing."""
+    the account's policy. A copied User-Agent and IP without the secret match nothing.
+    ``candidates``: ``browser_devices`` already read for this user and secret."""
     if secret is None:
         return None
     policy = ip_policy_for(user)
-    for device in trusted_devices_by_secret(user_id=user.pk, secret_hash=hash_secret(secret)):
+    if candidates is None:
+        candidates = browser_devices(user_id=user.pk, secret=secret)
+    for device in candidates:
         if same_device(policy, device.fingerprint, current):
             device.user = user  # already loaded: recording must not fetch it again
             return device
     return None
 
 
-def trusted_browser(*, user_id: int | None, secret: str | None) -> str | None:
+def trusted_browser(candidates: list[TrustedDevice]) -> str | None:
     """Which of the user's trusted devices this browser's secret belongs to (its id), from
-    any IP or browser: the throttle keeps such a browser's password failures apart, so
-    failures from elsewhere cannot lock it out (SPEC §2.6). Runs the same query for an
-    unknown user, so it tells nothing about which usernames exist."""
-    if secret is None:
-        return None
-    found = trusted_devices_by_secret(user_id=user_id or 0, secret_hash=hash_secret(secret))
-    return str(found[0].pk) if found else None
+    any IP or browser (``browser_devices``): the throttle keeps such a browser's password
+    failures apart, so failures from elsewhere cannot lock it out (SPEC §2.6)."""
+    return str(candidates[0].pk) if candidates else None
 
 
 def code_is_fresh(device: TrustedDevice) -> bool:

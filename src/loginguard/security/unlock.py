@@ -62,11 +62,11 @@ WRONG = "That is not your password. Type the password you sign in with."
 def own_password_error(user: User, secret: str, info: RequestInfo) -> str | None:
     """The signed-in user's own password, checked under the password-step budgets (SPEC §4:
     wrong passwords here count like sign-in failures, reserved before the hash runs)."""
-    from loginguard.devices.services import trusted_browser
+    from loginguard.devices.services import browser_devices, trusted_browser
 
-    attempt = policies.password_attempt(user.username_key, info.ip, trusted_browser=
-                                        trusted_browser(user_id=user.pk,
-                                                        secret=info.device_secret))
+    candidates = browser_devices(user_id=user.pk, secret=info.device_secret)
+    attempt = policies.password_attempt(user.username_key, info.ip,
+                                        trusted_browser=trusted_browser(candidates))
     if not attempt.allowed:
         return TOO_MANY
     if not secret or len(secret) > MAX_PASSWORD or not user.check_password(secret):

@@ -3,7 +3,7 @@ Views call these; the JSON API will call the same ones."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from django.contrib.auth.hashers import check_password, make_password
@@ -40,6 +40,9 @@ def _dummy_hash() -> str:
 class PasswordResult:
     user: User | None = None
     error: str | None = None
+    # The user's trusted devices of this browser's secret, read once for the throttle and
+    # handed on to the next stage.
+    devices: list[TrustedDevice] = field(default_factory=list)
 
 
 def password_check(*, username: object, password: object, info: RequestInfo) -> PasswordResult:
@@ -52,8 +55,10 @@ def password_check(*, username: object, password: object, info: RequestInfo) -> 
     # A NUL can't be stored in PostgreSQL text: such a name is simply unknown.
     key = "" if "\x00" in name else username_key(name.strip()[:150])
     user = user_for_sign_in(key) if key else None
-    attempt = policies.password_attempt(key, info.ip, trusted_browser=devices.trusted_browser(
-        user_id=user.pk if user is not None else None, secret=info.device_secret))
+    candidates = devices.browser_devices(user_id=user.pk if user is not None else None,
+                                         secret=info.device_secret)
+    attempt = policies.password_attempt(key, info.ip,
+                                        trusted_browser=devices.trusted_browser(candidates))
     if attempt.ip_exhausted:
         return _throttled(key, info, "Too many failed sign-ins from your network. "
                                      "Wait a minute, then try again.")
@@ -67,7 +72,7 @@ def password_check(*, username: object, password: object, info: RequestInfo) -> 
         ok = user.check_password(secret)
     if ok and user is not None and LoginguardBackend().user_can_authenticate(user):
         policies.password_attempt_succeeded(attempt)
-        return PasswordResult(user=user)
+        return PasswordResult(user=user, devices=candidates)
     record(event_type=EventType.LOGIN_FAILED, subject=user, ip=info.ip,
            user_agent=info.user_agent,
            extra={"username": key, "reason": _reason(user, ok)})
@@ -101,11 +106,12 @@ class Next:
     quota_error: str | None = None
 
 
-def after_password(*, user: User, info: RequestInfo) -> Next:
+def after_password(*, user: User, info: RequestInfo,
+                   candidates: list[TrustedDevice] | None = None) -> Next:
     """Stage 2 entry (SPEC §2.3): a trusted device whose last code is under 30 days old
     skips the code; everything else gets a fresh code by email."""
     device = devices.trusted_device_match(user=user, secret=info.device_secret,
-                                          current=info.fingerprint)
+                                          current=info.fingerprint, candidates=candidates)
     if device is not None and devices.code_is_fresh(device):
         devices.trusted_device_used(device=device, ip=info.ip, user_agent=info.user_agent,
                                     code_verified=False)

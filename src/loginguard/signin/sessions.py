@@ -47,9 +47,9 @@ def session_start(request: HttpRequest, *, user: User, info: RequestInfo, method
             created_at=now, last_seen_at=now)
         record(event_type=EventType.LOGIN_SUCCEEDED, subject=user, actor=user, ip=info.ip,
                user_agent=info.user_agent, extra={"method": method})
-        # The session row commits with its UserSession row: "sign out other sessions" in
-        # another process can never see one without the other.
-        request.session.save()
+        # login() inserted the new session row in this transaction, so it commits with its
+        # UserSession row: "sign out other sessions" in another process can never see one
+        # without the other. Its data is written when the response goes out.
 
 
 def session_end(request: HttpRequest, *, event: EventType, info: RequestInfo,

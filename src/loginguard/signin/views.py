@@ -70,15 +70,18 @@ def login_view(request: HttpRequest) -> HttpResponse:
         result = services.password_check(username=single(request, "username"),
                                          password=single(request, "password"), info=info)
         if result.user is not None:
-            return _after_password(request, result.user, info)
+            return _after_password(request, result, info)
         error = result.error
         form = PasswordForm()  # nothing echoed: every failure renders the same bytes
     return render(request, "signin/login.html", {"form": form, "error": error},
                   status=200)
 
 
-def _after_password(request: HttpRequest, user: User, info: RequestInfo) -> HttpResponse:
-    step = services.after_password(user=user, info=info)
+def _after_password(request: HttpRequest, result: services.PasswordResult,
+                    info: RequestInfo) -> HttpResponse:
+    user = result.user
+    assert user is not None
+    step = services.after_password(user=user, info=info, candidates=result.devices)
     if step.signed_in_with is not None:
         session_start(request, user=user, info=info, method="trusted_device")
         return redirect("home")

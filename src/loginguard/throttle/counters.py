@@ -8,6 +8,7 @@ increment. Redis: every update is one Lua script, which Redis runs atomically. B
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -111,7 +112,12 @@ class DatabaseStore:
                 lock_from: int | None, lock_base: timedelta, budget: int | None
                 ) -> Reservation:
         with transaction.atomic(savepoint=False):
-            row = self._locked_row(key, now)
+            row = Counter.objects.select_for_update().filter(key=key).first()
+            if row is None and budget != 0:
+                first = self._first(key, now, _locked_until(1, now, lock_from, lock_base, None))
+                if first is not None:  # a new key: inserted already counting this attempt
+                    return Reservation(True, State(1, first.locked_until))
+            row = row or self._locked_row(key, now)
             if window is not None and now - row.window_started_at > window:
                 row.count, row.window_started_at, row.locked_until = 0, now, None
             if (row.locked_until is not None and row.locked_until > now) or (
@@ -120,8 +126,19 @@ class DatabaseStore:
             row.count += 1
             row.locked_until = _locked_until(row.count, now, lock_from, lock_base,
                                              row.locked_until)
-            row.save()
+            row.save(update_fields=["count", "window_started_at", "locked_until"])
             return Reservation(True, State(row.count, row.locked_until))
+
+    @staticmethod
+    def _first(key: str, now: datetime, locked_until: datetime | None) -> Counter | None:
+        """Insert the key's row with its first count, or None when a concurrent request
+        inserted it first (then the caller locks and updates that row)."""
+        try:
+            with transaction.atomic():
+                return Counter.objects.create(key=key, count=1, window_started_at=now,
+                                              locked_until=locked_until)
+        except IntegrityError:
+            return None
 
     def release(self, key: str) -> None:
         Counter.objects.filter(key=key, count__gt=0).update(count=F("count") - 1)
@@ -289,6 +306,12 @@ def hit(key: str, *, window: timedelta | None = None, lock_from: int | None = No
     ``lock_from`` the n-th hit and each after it lock for base × 2^(n - lock_from),
     capped at one hour."""
     return store().hit(key, clock.now(), window, lock_from, lock_base)
+
+
+def batch() -> Any:
+    """One transaction around several counter updates on the database store (nothing on
+    Redis, whose every update is atomic on its own)."""
+    return transaction.atomic() if isinstance(store(), DatabaseStore) else nullcontext()
 
 
 def reserve(key: str, *, window: timedelta | None = None, lock_from: int | None = None,

@@ -58,6 +58,12 @@ def password_attempt(username_key: str, ip: str, *,
     """Reserve one password attempt against every budget, before any hashing: concurrent
     requests cannot all pass the checks and then all hash. ``trusted_browser`` names the
     trusted device (of this user) whose secret the browser holds, if any."""
+    with counters.batch():
+        return _password_reserve(username_key, ip, trusted_browser)
+
+
+def _password_reserve(username_key: str, ip: str, trusted_browser: str | None
+                      ) -> PasswordAttempt:
     ip_key = f"pw-ip:{ip}"
     if not counters.reserve(ip_key, window=PASSWORD_IP_WINDOW,
                             budget=PASSWORD_IP_BUDGET).allowed:
@@ -81,9 +87,10 @@ def password_attempt_succeeded(attempt: PasswordAttempt) -> None:
     """The password was right: the IP's budget gets its reservation back (it counts
     failures) and this username's counters are cleared (SPEC §2.6)."""
     ip_key, *user_keys = attempt.reserved
-    counters.release(ip_key)
-    for key in user_keys:
-        counters.clear(key)
+    with counters.batch():
+        counters.release(ip_key)
+        for key in user_keys:
+            counters.clear(key)
 
 
 def password_counters_clear(username_key: str) -> None:
