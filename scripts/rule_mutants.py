@@ -229,9 +229,8 @@ RULES: list[tuple[str, str, str, str]] = [
      "    line = quote(path, safe=SAFE_CHARS)", "    line = path"),
     ("R10 a password reset revokes API tokens", "security/revocation.py",
      '    "password_reset": (True, True, True),', '    "password_reset": (True, True, False),'),
-    ("R10 suspending an account ends its sessions", "tenancy/services.py",
-     "            for user in User.objects.filter(account=account):\n"
-     "                ended += sessions_end_all(user=user)",
+    ("R10 suspending ends the users' sessions", "tenancy/services.py",
+     "            for user in users:\n                ended += sessions_end_all(user=user)",
      "            pass"),
     ("R11 admin mail is budgeted per target", "throttle/policies.py",
      "ADMIN_MAIL_PER_ACTOR, ADMIN_MAIL_PER_TARGET = 30, 3",

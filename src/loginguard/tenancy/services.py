@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 
 from loginguard.audit.events import EventType
 from loginguard.audit.services import record
@@ -119,41 +120,39 @@ def account_set_active(*, account: ClientAccount, active: bool, actor: User | No
     """Suspend or resume a client account. Suspending ends its users' sessions for good:
     resuming brings no old session back (they sign in again, code included). Returns how
     many sessions ended."""
-    from loginguard.signin.sessions import sessions_end_all
     from loginguard.users.models import User
 
-    if account.is_active == active:
-        return 0
-    ended = 0
-    with transaction.atomic():
-        ClientAccount.objects.filter(pk=account.pk).update(is_active=active)
-        account.is_active = active
-        if not active:
-            for user in User.objects.filter(account=account):
-                ended += sessions_end_all(user=user)
-        record(event_type=EventType.ACCOUNT_RESUMED if active else EventType.ACCOUNT_SUSPENDED,
-               actor=actor, account=account, reseller=account.reseller,
-               extra={"sessions_ended": ended, **({"via": via} if via else {})})
-    return ended
+    return _set_active(account, active, users=User.objects.filter(account=account),
+                       events=(EventType.ACCOUNT_RESUMED, EventType.ACCOUNT_SUSPENDED),
+                       actor=actor, via=via, account=account, reseller=account.reseller)
 
 
 def reseller_set_active(*, reseller: Reseller, active: bool, actor: User | None = None,
                         via: str = "") -> int:
     """Suspend or resume a reseller: its reseller users' sessions end for good on
     suspension (its client accounts are suspended one by one, if at all)."""
-    from loginguard.signin.sessions import sessions_end_all
     from loginguard.users.models import User
 
-    if reseller.is_active == active:
+    return _set_active(reseller, active, users=User.objects.filter(reseller=reseller),
+                       events=(EventType.RESELLER_RESUMED, EventType.RESELLER_SUSPENDED),
+                       actor=actor, via=via, account=None, reseller=reseller)
+
+
+def _set_active(tenant: ClientAccount | Reseller, active: bool, *, users: QuerySet[User],
+                events: tuple[EventType, EventType], actor: User | None, via: str,
+                account: ClientAccount | None, reseller: Reseller | None) -> int:
+    from loginguard.signin.sessions import sessions_end_all
+
+    if tenant.is_active == active:
         return 0
     ended = 0
     with transaction.atomic():
-        Reseller.objects.filter(pk=reseller.pk).update(is_active=active)
-        reseller.is_active = active
+        type(tenant).objects.filter(pk=tenant.pk).update(is_active=active)
+        tenant.is_active = active
         if not active:
-            for user in User.objects.filter(reseller=reseller):
+            for user in users:
                 ended += sessions_end_all(user=user)
-        record(event_type=EventType.RESELLER_RESUMED if active
-               else EventType.RESELLER_SUSPENDED, actor=actor, reseller=reseller,
+        record(event_type=events[0] if active else events[1], actor=actor,
+               account=account, reseller=reseller,
                extra={"sessions_ended": ended, **({"via": via} if via else {})})
     return ended
