@@ -123,10 +123,10 @@ RULES: list[tuple[str, str, str, str]] = [
     ("§5 deactivation kills reset and invitation links for good", "lib/tokens.py",
      'f"{user.is_active}|{stamp}")', 'f"{user.is_active}|")'),
     # §3 §5 authorisation
-    ("§3 nobody changes their own role or status", "users/permissions.py",
+    ("§3 nobody changes their own role or status", "record/permissions.py",
      "    return actor.pk != target.pk and administers(actor, target)",
      "    return administers(actor, target)"),
-    ("§3 a client user's notifications tab is read-only for them", "users/permissions.py",
+    ("§3 a client user's notifications tab is read-only for them", "record/permissions.py",
      "    if actor.pk == target.pk and actor.kind == UserKind.RESELLER:",
      "    if actor.pk == target.pk:"),
     ("§3 only client admins administer their account", "tenancy/access.py",
@@ -151,10 +151,10 @@ RULES: list[tuple[str, str, str, str]] = [
     ("§4 an unlock belongs to the user who made it", "security/unlock.py",
      '    if not isinstance(data, dict) or data.get("user_id") != request.user.pk:',
      "    if not isinstance(data, dict):"),
-    ("§4 actions reach only the user's own rows", "security/views.py",
+    ("§4 actions reach only the user's own rows", "record/security_views.py",
      "    obj = model.objects.filter(pk=parse_id(object_id), user=request.user).first() \\",
      "    obj = model.objects.filter(pk=parse_id(object_id)).first() \\"),
-    ("§4 action responses are no-store", "security/views.py",
+    ("§4 action responses are no-store", "record/security_views.py",
      "    @login_required\n    @never_cache\n    @csrf_protect",
      "    @login_required\n    @csrf_protect"),
     ("§4 at most 50 live tokens", "apitokens/services.py",
@@ -171,10 +171,10 @@ RULES: list[tuple[str, str, str, str]] = [
      "pk=row.pk).update(last_used_at=now, last_used_ip=ip or None)",
      "pk=row.pk).update(last_used_at=now)"),
     # Review findings (issue 11; docs/security.md "Review findings")
-    ("R1 an admin's email change waits for the user's approval", "users/record.py",
+    ("R1 an admin's email change waits for the user's approval", "record/services.py",
      "    if actor.pk != target.pk:\n        _email_change_propose(",
      "    if False:\n        _email_change_propose("),
-    ("R1 only the user enters the email-change code", "users/record.py",
+    ("R1 only the user enters the email-change code", "record/services.py",
      "    if actor.pk != target.pk:\n        raise PermissionDenied\n    if not unlocked:\n"
      "        raise ValidationError(UNLOCK_FIRST)\n    change = EmailChange.objects.filter("
      "user=target).first()\n    if change is None or change.awaiting_approval:",
@@ -182,9 +182,9 @@ RULES: list[tuple[str, str, str, str]] = [
      "\n    if False:\n        raise ValidationError(UNLOCK_FIRST)\n    change = "
      "EmailChange.objects.filter(user=target).first()\n    if change is None or "
      "change.awaiting_approval:"),
-    ("R2 the user's own email change needs the unlock", "users/record.py",
+    ("R2 the user's own email change needs the unlock", "record/services.py",
      "    if actor.pk == target.pk and not unlocked:", "    if False:"),
-    ("R3 the reset request looks nobody up", "users/passwords.py",
+    ("R3 the reset request looks nobody up", "record/passwords.py",
      "    password_reset_dispatch.using(queue_name=\"email\").enqueue(email, ip, user_agent)",
      "    password_reset_send_all(email=email, ip=ip, user_agent=user_agent)"),
     ("R4 password failures expire after an hour", "throttle/policies.py",
@@ -220,7 +220,7 @@ RULES: list[tuple[str, str, str, str]] = [
      '    email.body_text = email.body_html = ""\n    email.save(update_fields=["status", '
      '"attempts", "sent_at"',
      '    email.save(update_fields=["status", "attempts", "sent_at"'),
-    ("R9 link tokens leave the URL", "users/views.py",
+    ("R9 link tokens leave the URL", "record/links.py",
      "        request.session[session_key] = token\n        return redirect(",
      "        pass\n        return render(request, template, {}) if False else redirect("),
     ("R9 the access log redacts link tokens", "web/middleware.py",

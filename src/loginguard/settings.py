@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "loginguard.signin",
     "loginguard.apitokens",
     "loginguard.security",
+    "loginguard.record",
     "loginguard.gateway",
     "loginguard.api",
     "ninja",
@@ -77,7 +78,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "loginguard.web.middleware.AccessLogMiddleware",
-    "loginguard.signin.middleware.HealthCheckMiddleware",
+    "loginguard.web.middleware.HealthCheckMiddleware",
     "loginguard.web.middleware.UntrustedForwardedHeadersMiddleware",
     "loginguard.apitokens.middleware.BearerPrecheckMiddleware",
     "django.middleware.security.SecurityMiddleware",

@@ -4,16 +4,16 @@ from django.urls import URLPattern, URLResolver, path, re_path
 
 from loginguard.api.v1 import api as api_v1
 from loginguard.gateway import views as gateway
-from loginguard.security import views as security
+from loginguard.record import links as users
+from loginguard.record import security_views as security
+from loginguard.record import views as record
 from loginguard.signin import views as signin
-from loginguard.users import record_views as record
-from loginguard.users import views as users
 from loginguard.web import mailbox, views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.home, name="home"),
     path("about/", views.landing, name="landing"),
-    # /healthz is answered by signin.middleware.HealthCheckMiddleware, before any of this.
+    # /healthz is answered by web.middleware.HealthCheckMiddleware, before any of this.
     path("api/v1/", api_v1.urls),
     re_path(r"^api/(?P<rest>.*)$", views.api_not_found),
     path("login/", signin.login_view, name="login"),

@@ -13,8 +13,8 @@ from django.http import HttpResponse
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
+from loginguard.devices.request_info import RequestInfo
 from loginguard.signin.models import UserSession
-from loginguard.signin.request_info import RequestInfo
 from loginguard.signin.session_store import SessionStore
 from loginguard.signin.sessions import session_start
 from tests.conftest import CHROME_WINDOWS, HOME_IP, Personas, Visitor, last_code

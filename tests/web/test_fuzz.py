@@ -26,10 +26,10 @@ from hypothesis import strategies as st
 from loginguard.apitokens.models import ApiToken
 from loginguard.apitokens.services import api_token_create
 from loginguard.devices.models import TrustedDevice
+from loginguard.record.services import NOTIFICATIONS
+from loginguard.record.views import DETAIL_FIELDS
 from loginguard.signin.models import UserSession
 from loginguard.users.models import User
-from loginguard.users.record import NOTIFICATIONS
-from loginguard.users.record_views import DETAIL_FIELDS
 from tests.conftest import PASSWORD, Personas, Visitor
 
 pytestmark = pytest.mark.django_db

@@ -18,10 +18,10 @@ from pydantic import ConfigDict
 
 from loginguard.apitokens.auth import token_authenticate
 from loginguard.audit.selectors import security_log_visible_to
+from loginguard.devices.request_info import RequestInfo
 from loginguard.lib.clientip import client_ip
-from loginguard.signin.request_info import RequestInfo
+from loginguard.record import services as record
 from loginguard.tenancy.access import access_user_by_id, can_administer
-from loginguard.users import record
 from loginguard.users.models import User
 from loginguard.users.services import user_create
 

@@ -18,7 +18,7 @@ from loginguard.lib.tokens import invitation_tokens, password_reset_tokens
 if TYPE_CHECKING:
     from loginguard.apitokens.models import ApiToken
     from loginguard.devices.models import TrustedDevice
-    from loginguard.signin.request_info import RequestInfo
+    from loginguard.devices.request_info import RequestInfo
     from loginguard.users.models import User
 
 

@@ -18,8 +18,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from loginguard.audit.events import EventType
 from loginguard.audit.selectors import account_security_log
+from loginguard.devices.request_info import RequestInfo
 from loginguard.lib.ids import parse_id
-from loginguard.signin.request_info import RequestInfo
+from loginguard.record.passwords import password_reset_send
+from loginguard.record.views import actor_of
 from loginguard.tenancy.access import access_account_by_id, can_administer, reseller_accounts
 from loginguard.tenancy.models import ClientAccount, Connection, IpMatch
 from loginguard.tenancy.services import (
@@ -29,8 +31,6 @@ from loginguard.tenancy.services import (
     connection_delete,
 )
 from loginguard.users.models import User, UserKind
-from loginguard.users.passwords import password_reset_send
-from loginguard.users.record_views import actor_of
 from loginguard.users.services import user_create
 
 LOG_PAGE_SIZE = 25

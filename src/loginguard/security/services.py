@@ -13,11 +13,11 @@ from django.http import HttpRequest
 from loginguard.audit.events import EventType
 from loginguard.audit.services import record
 from loginguard.devices.models import TrustedDevice
+from loginguard.devices.request_info import RequestInfo
 from loginguard.devices.services import trusted_device_match
 from loginguard.emails import kinds as emails
 from loginguard.security.revocation import credentials_revoke
 from loginguard.signin.models import UserSession
-from loginguard.signin.request_info import RequestInfo
 from loginguard.signin.sessions import sessions_end_all
 
 if TYPE_CHECKING:

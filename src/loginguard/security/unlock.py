@@ -11,8 +11,8 @@ from django.http import HttpRequest
 
 from loginguard.audit.events import EventType
 from loginguard.audit.services import record
+from loginguard.devices.request_info import RequestInfo
 from loginguard.lib import clock
-from loginguard.signin.request_info import RequestInfo
 from loginguard.signin.sessions import session_rotate_key
 from loginguard.throttle import policies
 from loginguard.users.validators import MAX_PASSWORD

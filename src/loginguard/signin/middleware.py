@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
 from loginguard.audit.events import EventType
-from loginguard.signin.request_info import RequestInfo
+from loginguard.devices.request_info import RequestInfo
 from loginguard.signin.sessions import binding_violation, session_end
 from loginguard.tenancy.policy import ip_policy_for
 
@@ -38,17 +38,4 @@ class SessionBindingMiddleware:
                             info=RequestInfo.of(request), reason=reason)
                 messages.warning(request, MESSAGES[reason])
                 return redirect("login")
-        return self.get_response(request)
-
-
-class HealthCheckMiddleware:
-    """Answers /healthz before sessions, hosts or the database are touched: load
-    balancers poll it constantly and it must stay cheap."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path == "/healthz" and request.method in ("GET", "HEAD"):
-            return HttpResponse("ok", content_type="text/plain")
         return self.get_response(request)

@@ -16,10 +16,10 @@ from loginguard.codes.services import QuotaError, Verdict, code_issue, code_veri
 from loginguard.devices import services as devices
 from loginguard.devices.cookie import new_secret
 from loginguard.devices.models import TrustedDevice
+from loginguard.devices.request_info import RequestInfo
 from loginguard.emails import kinds as emails
 from loginguard.signin.backend import LoginguardBackend
 from loginguard.signin.pending import PendingLogin
-from loginguard.signin.request_info import RequestInfo
 from loginguard.tenancy.policy import ip_policy_for
 from loginguard.throttle import policies
 from loginguard.users.models import User, username_key

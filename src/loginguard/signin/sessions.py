@@ -14,10 +14,10 @@ from django.http import HttpRequest
 from loginguard.audit.events import EventType
 from loginguard.audit.services import record
 from loginguard.devices.fingerprint import Fingerprint
+from loginguard.devices.request_info import RequestInfo
 from loginguard.lib import clock
 from loginguard.signin.models import UserSession
 from loginguard.signin.pending import PendingLogin
-from loginguard.signin.request_info import RequestInfo
 
 if TYPE_CHECKING:
     from loginguard.users.models import User

@@ -13,10 +13,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from loginguard.audit.events import EventType
 from loginguard.codes.services import Verdict
 from loginguard.devices.cookie import set_secret
+from loginguard.devices.request_info import RequestInfo
 from loginguard.signin import services
 from loginguard.signin.forms import PasswordForm, TrustForm
 from loginguard.signin.pending import STAGE_CODE, STAGE_TRUST, PendingLogin
-from loginguard.signin.request_info import RequestInfo
 from loginguard.signin.sessions import session_end, session_start
 from loginguard.users.models import User
 

@@ -15,6 +15,19 @@ API_PREFIX = "/api/"  # the JSON API: bearer tokens, no cookies, JSON errors
 DOCS_PATH = "/api/v1/docs"
 
 
+class HealthCheckMiddleware:
+    """Answers /healthz before sessions, hosts or the database are touched: load
+    balancers poll it constantly and it must stay cheap."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path == "/healthz" and request.method in ("GET", "HEAD"):
+            return HttpResponse("ok", content_type="text/plain")
+        return self.get_response(request)
+
+
 class ContentSecurityPolicyMiddleware:
     """Sends the CSP of SPEC §9 (Django 5.2 has no built-in CSP). Pages carry no inline
     script or style, so the policy can forbid both."""

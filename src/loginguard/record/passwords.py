@@ -18,7 +18,7 @@ def password_reset_request(*, email: str, ip: str, user_agent: str) -> None:
     account has it (the budgets, then one task with the address as typed); the worker
     looks the users up (``password_reset_dispatch``), so neither the answer nor its timing
     tells anything about accounts."""
-    from loginguard.users.tasks import password_reset_dispatch
+    from loginguard.record.tasks import password_reset_dispatch
 
     email = email.strip()[:254]
     if not email or not policies.reset_request_allowed(email, ip):
@@ -69,7 +69,7 @@ def password_reset_send(*, actor: User, target: User, ip: str, user_agent: str) 
     password (SPEC §5)."""
     from django.core.exceptions import PermissionDenied, ValidationError
 
-    from loginguard.users import permissions
+    from loginguard.record import permissions
 
     if not permissions.can_edit_permissions(actor, target):
         raise PermissionDenied

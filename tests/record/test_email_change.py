@@ -12,7 +12,7 @@ import pytest
 
 from loginguard.devices.models import TrustedDevice
 from loginguard.lib import clock
-from loginguard.security.models import EmailChange
+from loginguard.record.models import EmailChange
 from loginguard.throttle import counters
 from tests.conftest import Personas, Visitor, deliver, emails_to, last_code
 from tests.security.conftest import unlock

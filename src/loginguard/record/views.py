@@ -18,12 +18,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
-from loginguard.security.context import security_context
-from loginguard.security.models import EmailChange
+from loginguard.devices.request_info import RequestInfo
+from loginguard.record import permissions
+from loginguard.record import services as record
+from loginguard.record.models import EmailChange
+from loginguard.record.security_context import security_context
 from loginguard.security.unlock import is_unlocked
-from loginguard.signin.request_info import RequestInfo
 from loginguard.tenancy.access import access_user_by_id
-from loginguard.users import permissions, record
 from loginguard.users.http import AuthenticatedHttpRequest
 from loginguard.users.models import User
 

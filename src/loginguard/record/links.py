@@ -12,11 +12,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
+from loginguard.devices.request_info import RequestInfo
 from loginguard.lib.ids import parse_id
 from loginguard.lib.tokens import ExpiringTokenGenerator, invitation_tokens, password_reset_tokens
-from loginguard.signin.request_info import RequestInfo
-from loginguard.users import passwords
-from loginguard.users.forms import ResetRequestForm
+from loginguard.record import passwords
+from loginguard.record.forms import ResetRequestForm
 from loginguard.users.models import User
 
 

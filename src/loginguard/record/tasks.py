@@ -8,6 +8,6 @@ from django_tasks import task
 @task(queue_name="email")
 def password_reset_dispatch(email: str, ip: str, user_agent: str) -> int:
     """Forgot password, the worker's half (users.passwords.password_reset_request)."""
-    from loginguard.users.passwords import password_reset_send_all
+    from loginguard.record.passwords import password_reset_send_all
 
     return password_reset_send_all(email=email, ip=ip, user_agent=user_agent)

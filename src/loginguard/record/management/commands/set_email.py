@@ -6,8 +6,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from loginguard.lib.cli import validation_errors_as_command_errors
+from loginguard.record.services import email_set
 from loginguard.users.models import User, username_key
-from loginguard.users.record import email_set
 from loginguard.users.services import clean_email
 
 

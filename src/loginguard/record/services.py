@@ -14,14 +14,14 @@ from loginguard.audit.services import record
 from loginguard.codes.models import CodePurpose
 from loginguard.codes.services import QuotaError, Verdict, code_issue, code_verify
 from loginguard.devices.models import TrustedDevice
+from loginguard.devices.request_info import RequestInfo
 from loginguard.devices.services import trusted_device_match
 from loginguard.emails import kinds as emails
 from loginguard.lib import clock
-from loginguard.security.models import EmailChange
+from loginguard.record import permissions
+from loginguard.record.models import EmailChange
 from loginguard.security.revocation import credentials_revoke
-from loginguard.signin.request_info import RequestInfo
 from loginguard.throttle import policies
-from loginguard.users import permissions
 from loginguard.users.models import User
 from loginguard.users.services import clean_email
 from loginguard.users.validators import charset_error

@@ -18,13 +18,13 @@ from django.views.decorators.http import require_POST
 from loginguard.apitokens.models import ApiToken
 from loginguard.apitokens.services import api_token_create, api_token_revoke
 from loginguard.devices.models import TrustedDevice
+from loginguard.devices.request_info import RequestInfo
 from loginguard.lib.ids import parse_id
+from loginguard.record.views import render_record
 from loginguard.security import services
 from loginguard.security.unlock import is_unlocked, security_lock, security_unlock
 from loginguard.signin.models import UserSession
-from loginguard.signin.request_info import RequestInfo
 from loginguard.users.http import AuthenticatedHttpRequest
-from loginguard.users.record_views import render_record
 
 View = Callable[..., HttpResponse]
 

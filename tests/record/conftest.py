@@ -1,0 +1,3 @@
+from tests.security.conftest import signed_in, unlock
+
+__all__ = ["signed_in", "unlock"]
