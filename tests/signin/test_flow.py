@@ -215,3 +215,27 @@ def test_device_cookie_is_secure_exactly_when_secure_cookies(personas: Personas,
     settings.SECURE_COOKIES = secure  # type: ignore[attr-defined]
     visitor.sign_in(personas.member, trust="yes", name="Laptop")
     assert bool(visitor.client.cookies[cookie_name()]["secure"]) is secure
+
+
+def test_the_trust_step_is_claimed_once(personas: Personas, visitor: Visitor) -> None:
+    # Review finding 6 (the concurrent version runs on PostgreSQL in test_race.py): a
+    # pending sign-in's trust step can be taken once; a second claim gets nothing.
+    from django.db import transaction
+
+    from loginguard.devices.models import TrustedDevice
+    from loginguard.signin.models import UserSession
+    from loginguard.signin.pending import PendingLogin
+    from loginguard.signin.services import trust_claim
+
+    visitor.password("bob")
+    visitor.code(last_code("bob@acme.example"))
+    pending = PendingLogin.load(visitor.client.session)
+    assert pending is not None
+    with transaction.atomic():
+        assert trust_claim(pending=pending)
+    with transaction.atomic():
+        assert not trust_claim(pending=pending)
+    # The browser's own submit now finds the step taken: no session, device or alert.
+    assert visitor.trust("yes", "Laptop").headers["Location"] == "/"
+    assert visitor.signed_in_as() is None
+    assert not TrustedDevice.objects.exists() and not UserSession.objects.exists()
