@@ -149,6 +149,13 @@ def stale_device(*, user: User, pending: PendingLogin) -> TrustedDevice | None:
     return TrustedDevice.objects.filter(pk=pending.device_id, user=user).first()
 
 
+def trusted_device_refreshed(*, device: TrustedDevice, info: RequestInfo) -> None:
+    """A trusted device's code was due (30 days) and was just entered: its 30 days
+    start again."""
+    devices.trusted_device_used(device=device, ip=info.ip, user_agent=info.user_agent,
+                                code_verified=True)
+
+
 def pending_valid(*, user: User, pending: PendingLogin, info: RequestInfo) -> bool:
     """The pending login may go on: asked from the browser, OS and IP (under the account's
     policy) that passed the password step, and the password has not changed since."""

@@ -3,57 +3,43 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
-from loginguard.audit.events import EventType
-from loginguard.codes.services import Verdict
-from loginguard.devices.cookie import set_secret
-from loginguard.devices.request_info import RequestInfo
-from loginguard.signin import services
+from loginguard.signin.flow import (
+    STAGE_CODE,
+    STAGE_TRUST,
+    NeedCode,
+    NeedTrust,
+    Outcome,
+    Refused,
+    SignedIn,
+    SignInFlow,
+    store_device_secret,
+)
 from loginguard.signin.forms import PasswordForm, TrustForm
-from loginguard.signin.pending import STAGE_CODE, STAGE_TRUST, PendingLogin
-from loginguard.signin.sessions import session_end, session_start
-from loginguard.users.models import User
-
-CODE_MESSAGES = {
-    Verdict.WRONG: "That code is not right. Check the latest email and type its 6 digits.",
-    Verdict.EXPIRED: "That code has expired (codes last 10 minutes). Use “Resend code” "
-                     "to get a new one.",
-    Verdict.USED_UP: "That code can no longer be used. Use “Resend code” to get a new one.",
-    Verdict.LOCKED: "Too many wrong codes. The code step is locked for a while; try again "
-                    "later. If this wasn't you, change your password.",
-}
 
 
-STAGE_URLS = {STAGE_CODE: "login_verify", STAGE_TRUST: "login_trust"}
-
-
-def _pending(request: HttpRequest, stage: str) -> tuple[PendingLogin, User] | HttpResponse:
-    """The pending login and its user when the browser is at ``stage``; otherwise where
-    it should go. A request for an earlier stage (a double-clicked "Verify" arriving after
-    the first click succeeded) is sent on to the current stage, not restarted."""
-    pending = PendingLogin.load(request.session)
-    if pending is None:
-        return _restart(request)
-    if pending.stage != stage:
-        return redirect(STAGE_URLS.get(pending.stage, "login"))
-    user = User.objects.select_related("account", "reseller").filter(
-        pk=pending.user_id, is_active=True).first()
-    if user is None or not services.pending_valid(user=user, pending=pending,
-                                                  info=RequestInfo.of(request)):
-        return _restart(request)
-    return pending, user
-
-
-def _restart(request: HttpRequest) -> HttpResponseRedirect:
-    PendingLogin.clear(request.session)
-    messages.info(request, "Your sign-in took longer than 10 minutes or was interrupted. "
-                           "Sign in again.")
+def respond(request: HttpRequest, outcome: Outcome) -> HttpResponse:
+    """Where an outcome of the sign-in flow sends the browser."""
+    if isinstance(outcome, SignedIn):
+        response = redirect("home")
+        store_device_secret(response, outcome)
+        if outcome.notice:
+            messages.success(request, outcome.notice)
+        return response
+    if isinstance(outcome, NeedCode):
+        if outcome.problem:
+            messages.error(request, outcome.problem)
+        elif outcome.notice:
+            messages.success(request, outcome.notice)
+        return redirect("login_verify")
+    if isinstance(outcome, NeedTrust):
+        return redirect("login_trust")
+    messages.info(request, outcome.reason)  # a restart: back to the password step
     return redirect("login")
 
 
@@ -63,127 +49,64 @@ def _restart(request: HttpRequest) -> HttpResponseRedirect:
 def login_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")
-    form = PasswordForm(request.POST if request.method == "POST" else None)
     error = None
     if request.method == "POST":
-        info = RequestInfo.of(request)
-        result = services.password_check(username=single(request, "username"),
-                                         password=single(request, "password"), info=info)
-        if result.user is not None:
-            return _after_password(request, result, info)
-        error = result.error
-        form = PasswordForm()  # nothing echoed: every failure renders the same bytes
-    return render(request, "signin/login.html", {"form": form, "error": error},
+        outcome = SignInFlow(request).password(username=single(request, "username"),
+                                               password=single(request, "password"))
+        if not isinstance(outcome, Refused):
+            return respond(request, outcome)
+        error = outcome.reason
+    # Nothing echoed: every failure renders the same bytes.
+    return render(request, "signin/login.html", {"form": PasswordForm(), "error": error},
                   status=200)
-
-
-def _after_password(request: HttpRequest, result: services.PasswordResult,
-                    info: RequestInfo) -> HttpResponse:
-    user = result.user
-    assert user is not None
-    step = services.after_password(user=user, info=info, candidates=result.devices)
-    if step.signed_in_with is not None:
-        session_start(request, user=user, info=info, method="trusted_device")
-        return redirect("home")
-    assert step.pending is not None
-    request.session.cycle_key()  # a pre-set session id must not carry into sign-in
-    step.pending.save(request.session)
-    if step.quota_error:
-        messages.error(request, step.quota_error)
-    return redirect("login_verify")
 
 
 @never_cache
 @csrf_protect
 @require_http_methods(["GET", "POST"])
 def verify_view(request: HttpRequest) -> HttpResponse:
-    found = _pending(request, STAGE_CODE)
-    if isinstance(found, HttpResponse):
-        return found
-    pending, user = found
+    flow = SignInFlow(request)
+    found = flow.at(STAGE_CODE)
+    if not isinstance(found, tuple):
+        return respond(request, found)
+    _, user = found
     error = None
     if request.method == "POST":
-        info = RequestInfo.of(request)
-        verdict = services.code_step(user=user, pending=pending,
-                                     submitted=single(request, "code"), info=info)
-        if verdict is Verdict.OK:
-            return _after_code(request, pending, user, info)
-        error = CODE_MESSAGES[verdict]
+        outcome = flow.code(submitted=single(request, "code"))
+        if not (isinstance(outcome, Refused) and not outcome.restart):
+            return respond(request, outcome)
+        error = outcome.reason
     return render(request, "signin/verify.html", {
         "masked_email": mask_email(user.email), "error": error}, status=200)
-
-
-def _after_code(request: HttpRequest, pending: PendingLogin, user: User,
-                info: RequestInfo) -> HttpResponse:
-    device = services.stale_device(user=user, pending=pending)
-    if device is not None:
-        services.devices.trusted_device_used(device=device, ip=info.ip,
-                                             user_agent=info.user_agent, code_verified=True)
-        session_start(request, user=user, info=info, method="code+trusted_device")
-        return redirect("home")
-    pending.stage = STAGE_TRUST
-    pending.save(request.session)
-    return redirect("login_trust")
 
 
 @never_cache
 @csrf_protect
 @require_POST
 def resend_view(request: HttpRequest) -> HttpResponse:
-    found = _pending(request, STAGE_CODE)
-    if isinstance(found, HttpResponse):
-        return found
-    pending, user = found
-    error = services.send_code(user=user, pending=pending, info=RequestInfo.of(request),
-                               cooldown=True)
-    if error:
-        messages.error(request, error)
-    else:
-        messages.success(request, "A new code is on its way. Earlier codes no longer work.")
-    return redirect("login_verify")
+    return respond(request, SignInFlow(request).resend())
 
 
 @never_cache
 @csrf_protect
 @require_http_methods(["GET", "POST"])
 def trust_view(request: HttpRequest) -> HttpResponse:
-    found = _pending(request, STAGE_TRUST)
-    if isinstance(found, HttpResponse):
-        return found
-    pending, user = found
-    info = RequestInfo.of(request)
+    flow = SignInFlow(request)
+    found = flow.at(STAGE_TRUST)
+    if not isinstance(found, tuple):
+        return respond(request, found)
     form = TrustForm(request.POST if request.method == "POST" else None,
-                     initial={"trust": "no", "device_name": info.fingerprint.label})
+                     initial={"trust": "no", "device_name": flow.info.fingerprint.label})
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            if not services.trust_claim(pending=pending):
-                # A concurrent submit of this same form signed in already: leave the
-                # session alone (its cookie is the winner's) and go on.
-                return redirect("home")
-            return _trust_chosen(request, user, info, form.cleaned_data)
+        return respond(request, flow.trust(choice=form.cleaned_data["trust"],
+                                           device_name=form.cleaned_data["device_name"]))
     return render(request, "signin/trust.html", {"form": form}, status=200)
-
-
-def _trust_chosen(request: HttpRequest, user: User, info: RequestInfo,
-                  choice: dict[str, str]) -> HttpResponse:
-    if choice["trust"] == "no":
-        services.trust_declined(user=user, info=info)
-        session_start(request, user=user, info=info, method="code")
-        return redirect("home")
-    secret = services.trust_accepted(user=user, name=choice["device_name"], info=info)
-    session_start(request, user=user, info=info, method="code")
-    response = redirect("home")
-    set_secret(response, secret)
-    messages.success(request, f"“{choice['device_name']}” is now a trusted device.")
-    return response
 
 
 @csrf_protect
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
-    was_signed_in = request.user.is_authenticated
-    session_end(request, event=EventType.SESSION_ENDED, info=RequestInfo.of(request))
-    if was_signed_in:
+    if SignInFlow(request).log_out():
         messages.success(request, "You have been logged out.")
     return redirect("login")
 
