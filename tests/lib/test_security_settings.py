@@ -59,3 +59,19 @@ def test_healthz_answers_without_touching_sessions_or_the_database(
     assert response.status_code == 200
     assert response.content == b"ok"
     assert "Set-Cookie" not in response.headers
+
+
+@pytest.mark.django_db
+def test_cookies_carry_the_host_prefix_when_secure(settings: object) -> None:
+    # Review finding 7: with SECURE_COOKIES (the default) no sibling subdomain or plain-http
+    # response can plant or overwrite loginguard's cookies.
+    from loginguard.devices.cookie import cookie_name
+    from tests.conftest import Visitor
+
+    assert django_settings.SECURE_COOKIES
+    assert django_settings.SESSION_COOKIE_NAME == "__Host-lg_session"
+    assert django_settings.CSRF_COOKIE_NAME == "__Host-lg_csrf"
+    assert cookie_name() == "__Host-lg_device"
+    response = Visitor().get("/login/")
+    morsel = response.cookies["__Host-lg_csrf"]
+    assert morsel["secure"] and morsel["path"] == "/" and not morsel["domain"]
