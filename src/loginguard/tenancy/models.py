@@ -44,8 +44,9 @@ class Connection(models.Model):
     """A reseller user connected to one of their reseller's client accounts.
 
     That both sides belong to the same reseller is enforced by database triggers
-    (migration 0002), not only here: a bug or a raw query must not connect a reseller
-    user to another reseller's customer."""
+    (tenancy/triggers.py, installed after every migrate by the app's post_migrate hook),
+    not only here: a bug or a raw query must not connect a reseller user to another
+    reseller's customer."""
 
     user = models.ForeignKey(
         "users.User", on_delete=models.CASCADE, related_name="connections"
