@@ -57,14 +57,20 @@ def user_update_details(*, actor: User, target: User, data: dict[str, Any],
         raise PermissionDenied
     cleaned = clean_details(data)
     changed = {k: v for k, v in cleaned.items() if getattr(target, k) != v}
-    if not changed:
-        return
+    if changed:
+        _user_fields_set(actor=actor, target=target, changed=changed, info=info,
+                         extra={"fields": sorted(changed)})
+
+
+def _user_fields_set(*, actor: User, target: User, changed: dict[str, Any],
+                     info: RequestInfo, extra: dict[str, Any]) -> None:
+    """Write the changed fields of a user record and its audit row, together."""
     with transaction.atomic():
         User.objects.filter(pk=target.pk).update(**changed)
         for key, value in changed.items():
             setattr(target, key, value)
         record(event_type=EventType.USER_UPDATED, subject=target, actor=actor, ip=info.ip,
-               user_agent=info.user_agent, extra={"fields": sorted(changed)})
+               user_agent=info.user_agent, extra=extra)
 
 
 UNLOCK_FIRST = ("To change your own email address, first unlock the Security section at the "
@@ -197,14 +203,9 @@ def user_set_notifications(*, actor: User, target: User, choices: dict[str, bool
         raise PermissionDenied
     changed = {k: bool(choices.get(k)) for k in NOTIFICATIONS
                if getattr(target, k) != bool(choices.get(k))}
-    if not changed:
-        return
-    with transaction.atomic():
-        User.objects.filter(pk=target.pk).update(**changed)
-        for key, value in changed.items():
-            setattr(target, key, value)
-        record(event_type=EventType.USER_UPDATED, subject=target, actor=actor, ip=info.ip,
-               user_agent=info.user_agent, extra={"notifications": changed})
+    if changed:
+        _user_fields_set(actor=actor, target=target, changed=changed, info=info,
+                         extra={"notifications": changed})
 
 
 def user_set_role(*, actor: User, target: User, is_client_admin: bool,
