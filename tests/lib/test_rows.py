@@ -4,6 +4,8 @@ Django's supported options."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.db import connection
 
@@ -19,8 +21,8 @@ from loginguard.users.selectors import user_for_sign_in
 from tests.conftest import Personas, Visitor
 
 
-def same_fields(a: object, b: object) -> None:
-    for field in type(a)._meta.concrete_fields:  # type: ignore[attr-defined]
+def same_fields(a: Any, b: Any) -> None:
+    for field in type(a)._meta.concrete_fields:
         assert getattr(a, field.attname) == getattr(b, field.attname), field.attname
 
 

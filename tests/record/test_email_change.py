@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,7 @@ from tests.security.conftest import unlock
 Signer = Callable[..., Visitor]
 
 
-def change_email(visitor: Visitor, user_id: int, email: str) -> object:
+def change_email(visitor: Visitor, user_id: int, email: str) -> Any:
     return visitor.post(f"/users/{user_id}/", {"first_name": "", "last_name": "", "phone": "",
                                                "time_zone": "UTC", "email": email})
 
@@ -63,8 +64,8 @@ def test_a_session_alone_cannot_change_the_users_own_email(personas: Personas,
     # Review finding 2: a borrowed session must not be enough to redirect codes and resets.
     bob = signed_in(personas.member)
     response = change_email(bob, personas.member.pk, "robert@new.example")
-    assert response.status_code == 400  # type: ignore[attr-defined]
-    assert b"unlock the Security section" in response.content  # type: ignore[attr-defined]
+    assert response.status_code == 400
+    assert b"unlock the Security section" in response.content
     assert not EmailChange.objects.exists()
     deliver()
     assert not emails_to("robert@new.example")
@@ -130,7 +131,7 @@ def test_an_admins_change_is_a_proposal_that_reaches_only_the_current_address(
         personas: Personas, signed_in: Signer) -> None:
     alice = signed_in(personas.admin)
     response = change_email(alice, personas.member.pk, "alice-owned@evil.example")
-    assert response.status_code == 302  # type: ignore[attr-defined]
+    assert response.status_code == 302
     sent = deliver()
     assert not [m for m in sent if "alice-owned@evil.example" in m.to]  # no code, no link
     [approval] = [m for m in sent if "asked to change your email" in m.subject]
@@ -205,7 +206,7 @@ def test_admin_proposals_are_budgeted(personas: Personas, signed_in: Signer) -> 
 def test_another_accounts_admin_cannot_change_the_email(personas: Personas,
                                                         signed_in: Signer) -> None:
     sam = signed_in(personas.stranger)
-    assert change_email(sam, personas.member.pk, "evil@x.example").status_code == 404  # type: ignore[attr-defined]
+    assert change_email(sam, personas.member.pk, "evil@x.example").status_code == 404
     deliver()
     assert not emails_to("evil@x.example")
     assert not EmailChange.objects.exists()

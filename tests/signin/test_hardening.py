@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -134,14 +135,14 @@ def test_sent_emails_keep_no_body(personas: Personas) -> None:
 
 # --- 12: X-Forwarded-Proto only from trusted proxies ------------------------------------
 
-def test_forwarded_proto_from_an_untrusted_peer_is_ignored(settings: object, db: None) -> None:
+def test_forwarded_proto_from_an_untrusted_peer_is_ignored(settings: Any, db: None) -> None:
     import ipaddress
 
     from django.test import Client
 
-    settings.TRUSTED_PROXIES = [ipaddress.ip_network("10.0.0.0/8")]  # type: ignore[attr-defined]
-    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")  # type: ignore[attr-defined]
-    settings.SECURE_SSL_REDIRECT = True  # type: ignore[attr-defined]
+    settings.TRUSTED_PROXIES = [ipaddress.ip_network("10.0.0.0/8")]
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.SECURE_SSL_REDIRECT = True
     # From the proxy, "https" is believed: no redirect to https.
     assert Client(REMOTE_ADDR="10.1.2.3").get("/login/",
                                               HTTP_X_FORWARDED_PROTO="https").status_code == 200
