@@ -27,7 +27,7 @@ from loginguard.users.services import user_create
 account = ClientAccount.objects.create(name="Bench API")
 user = user_create(username="benchapi", email="b@api.example", account=account,
                    password="bench-api-passphrase-1")
-print(api_token_create(user=user, name="bench", days=7, ip="", user_agent="")[1])
+print(api_token_create(user=user, name="bench", days=7)[1])
 """
 
 # Bulk rows with precomputed hashes: no password hashing, no Python loop.

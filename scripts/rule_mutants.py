@@ -185,8 +185,9 @@ RULES: list[tuple[str, str, str, str]] = [
     ("R2 the user's own email change needs the unlock", "record/services.py",
      "    if actor.pk == target.pk and not unlocked:", "    if False:"),
     ("R3 the reset request looks nobody up", "record/passwords.py",
-     "    password_reset_dispatch.using(queue_name=\"email\").enqueue(email, ip, user_agent)",
-     "    password_reset_send_all(email=email, ip=ip, user_agent=user_agent)"),
+     "    password_reset_dispatch.using(queue_name=\"email\").enqueue(email, info.ip,\n"
+     "                                                              info.user_agent)",
+     "    password_reset_send_all(email=email, info=info)"),
     ("R4 password failures expire after an hour", "throttle/policies.py",
      "PASSWORD_FAILURE_WINDOW = timedelta(hours=1)", "PASSWORD_FAILURE_WINDOW = None"),
     ("R4 the lock-out is per username and source", "throttle/policies.py",

@@ -14,7 +14,7 @@ from tests.conftest import Personas, deliver
 
 
 def token_for(user: User) -> str:
-    return api_token_create(user=user, name="t", days=30, ip="", user_agent="")[1]
+    return api_token_create(user=user, name="t", days=30)[1]
 
 
 class Api:

@@ -37,7 +37,7 @@ def admin_token(db: None, keep_test_connection: None) -> str:
     account = account_create(name="Schema Corp")
     admin = user_create(username="schemadmin", email="a@schema.example", account=account,
                         is_client_admin=True, password="schema-admin-passphrase")
-    return api_token_create(user=admin, name="st", days=7, ip="", user_agent="")[1]
+    return api_token_create(user=admin, name="st", days=7)[1]
 
 
 @schema.parametrize()

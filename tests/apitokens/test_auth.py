@@ -18,7 +18,7 @@ from tests.conftest import Personas
 
 @pytest.fixture
 def token(personas: Personas) -> str:
-    return api_token_create(user=personas.member, name="t", days=30, ip="", user_agent="")[1]
+    return api_token_create(user=personas.member, name="t", days=30)[1]
 
 
 def get(path: str, auth: str | None = None, **extra: str) -> object:

@@ -134,7 +134,7 @@ def test_bad_invitations_change_nothing(personas: Personas, signed_in: Signer,
 def test_deactivation_ends_sessions_tokens_and_sign_in(personas: Personas,
                                                        signed_in: Signer) -> None:
     bob = signed_in(personas.member)
-    api_token_create(user=personas.member, name="t", days=7, ip="", user_agent="")
+    api_token_create(user=personas.member, name="t", days=7)
     alice = signed_in(personas.admin, ip="203.0.113.4")
     alice.post(f"/users/{personas.member.pk}/permissions/", {})
     assert bob.get("/").headers["Location"] == "/login/"

@@ -28,7 +28,7 @@ def same_fields(a: Any, b: Any) -> None:
 
 def test_token_by_hash_matches_the_orm(personas: Personas,
                                        django_assert_num_queries: object) -> None:
-    api_token_create(user=personas.member, name="t", days=30, ip="", user_agent="")
+    api_token_create(user=personas.member, name="t", days=30)
     expected = ApiToken.objects.select_related("user__account").get()
     with django_assert_num_queries(1):  # type: ignore[operator]
         row = token_by_hash(expected.token_hash)
@@ -77,7 +77,7 @@ def test_devices_and_counters_match_the_orm(personas: Personas) -> None:
                     reason="prepared statements are a PostgreSQL feature")
 @pytest.mark.django_db(transaction=True)
 def test_on_postgresql_hot_statements_are_prepared(personas: Personas) -> None:
-    api_token_create(user=personas.member, name="t", days=30, ip="", user_agent="")
+    api_token_create(user=personas.member, name="t", days=30)
     digest = ApiToken.objects.get().token_hash
     for _ in range(10):
         assert token_by_hash(digest) is not None

@@ -196,7 +196,7 @@ def test_at_most_50_live_tokens(personas: Personas, signed_in: Signer) -> None:
     from loginguard.apitokens.services import api_token_create
 
     for n in range(50):
-        api_token_create(user=personas.member, name=f"t{n}", days=7, ip="", user_agent="")
+        api_token_create(user=personas.member, name=f"t{n}", days=7)
     bob = unlocked(signed_in, personas.member)
     response = bob.post("/security/tokens/create/", {"name": "one more", "expires_in_days": "7"})
     assert response.status_code == 400 and b"50 active tokens" in response.content

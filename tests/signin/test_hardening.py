@@ -156,7 +156,7 @@ def test_password_change_can_revoke_api_tokens(personas: Personas) -> None:
     from loginguard.apitokens.services import api_token_create
 
     for n in range(2):
-        api_token_create(user=personas.member, name=f"t{n}", days=7, ip="", user_agent="")
+        api_token_create(user=personas.member, name=f"t{n}", days=7)
     owner = Visitor()
     owner.sign_in(personas.member)
     owner.post("/security/unlock/", {"password": PASSWORD})

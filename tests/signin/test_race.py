@@ -172,7 +172,11 @@ def test_one_trust_form_submitted_ten_times_at_once_signs_in_once() -> None:
         response = twin.trust("yes", "Laptop")
         return f"{response.status_code} {response.headers.get('Location', '')}"
 
-    assert set(in_parallel(10, submit)) == {"302 /"}
+    statuses = in_parallel(10, submit)
+    # The winner signs in; a submit that loses the claim is sent on to "/"; one that
+    # arrives after the winner rotated the session key finds no pending sign-in and is
+    # sent to the login page (its browser is the winner's: nothing is lost).
+    assert "302 /" in statuses and set(statuses) <= {"302 /", "302 /login/"}
     from loginguard.devices.models import TrustedDevice
     from loginguard.emails.models import OutgoingEmail
 
@@ -191,11 +195,11 @@ def test_concurrent_token_creations_never_pass_fifty() -> None:
     bob = user_create(username="bob", email="bob@acme.example", password=PASSWORD,
                       account=account_create(name="Acme"))
     for n in range(MAX_LIVE_TOKENS - 2):
-        api_token_create(user=bob, name=f"t{n}", days=7, ip="", user_agent="")
+        api_token_create(user=bob, name=f"t{n}", days=7)
 
     def create() -> str:
         try:
-            api_token_create(user=bob, name="burst", days=7, ip="", user_agent="")
+            api_token_create(user=bob, name="burst", days=7)
         except Exception as exc:  # the ValidationError of the 51st
             return type(exc).__name__
         return "created"

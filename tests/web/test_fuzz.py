@@ -100,7 +100,7 @@ def visitor_as(actor: str, personas: Personas) -> Visitor:
         assert response.headers["Location"] == "/"
         assert visitor.post("/security/unlock/", {"password": PASSWORD}).status_code == 302
         if user.account_id:
-            api_token_create(user=user, name="fuzz", days=7, ip="", user_agent="")
+            api_token_create(user=user, name="fuzz", days=7)
     return visitor
 
 

@@ -11,6 +11,7 @@ from loginguard.apitokens import format as token_format
 from loginguard.apitokens.models import ApiToken
 from loginguard.audit.events import EventType
 from loginguard.audit.services import record
+from loginguard.devices.request_info import NO_REQUEST, RequestInfo
 from loginguard.emails import kinds as emails
 from loginguard.lib import clock
 from loginguard.users.models import UserKind
@@ -29,8 +30,8 @@ def live_tokens(user: User) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user=user, revoked_at=None, expires_at__gt=clock.now())
 
 
-def api_token_create(*, user: User, name: str, days: int, ip: str,
-                     user_agent: str) -> tuple[ApiToken, str]:
+def api_token_create(*, user: User, name: str, days: int,
+                     info: RequestInfo = NO_REQUEST) -> tuple[ApiToken, str]:
     """Create a token for a client user; returns the row and the token, which is never
     stored and never shown again."""
     if user.kind != UserKind.CLIENT:
@@ -53,21 +54,21 @@ def api_token_create(*, user: User, name: str, days: int, ip: str,
             user=user, name=name, token_hash=token_format.token_hash(token),
             display_prefix=token[:token_format.DISPLAY_PREFIX_LENGTH], created_at=now,
             expires_at=now + timedelta(days=days))
-        record(event_type=EventType.TOKEN_CREATED, subject=user, actor=user, ip=ip,
-               user_agent=user_agent, extra={"token": row.display_prefix, "name": name,
+        record(event_type=EventType.TOKEN_CREATED, subject=user, actor=user, ip=info.ip,
+               user_agent=info.user_agent, extra={"token": row.display_prefix, "name": name,
                                              "days": days})
-        emails.send_token_created(user=user, token=row, ip=ip)
+        emails.send_token_created(user=user, token=row, ip=info.ip)
     return row, token
 
 
-def api_token_revoke(*, user: User, token: ApiToken, actor: User, ip: str,
-                     user_agent: str) -> None:
+def api_token_revoke(*, user: User, token: ApiToken, actor: User,
+                     info: RequestInfo) -> None:
     with transaction.atomic():
         updated = ApiToken.objects.filter(pk=token.pk, revoked_at=None).update(
             revoked_at=clock.now())
         if updated:
-            record(event_type=EventType.TOKEN_REVOKED, subject=user, actor=actor, ip=ip,
-                   user_agent=user_agent, extra={"token": token.display_prefix})
+            record(event_type=EventType.TOKEN_REVOKED, subject=user, actor=actor, ip=info.ip,
+                   user_agent=info.user_agent, extra={"token": token.display_prefix})
 
 
 def api_tokens_revoke_all(*, user: User, reason: str) -> int:

@@ -14,6 +14,7 @@ from django.utils.crypto import salted_hmac
 from loginguard.audit.events import EventType
 from loginguard.audit.services import record
 from loginguard.codes.models import CodePurpose, OneTimeCode
+from loginguard.devices.request_info import NO_REQUEST, RequestInfo
 from loginguard.lib import clock
 from loginguard.throttle import policies
 
@@ -55,7 +56,7 @@ def _check_cooldown(user: User, purpose: str) -> None:
 
 
 def code_issue(*, user: User, purpose: CodePurpose, challenge: str, cooldown: bool,
-               ip: str = "", user_agent: str = "") -> str:
+               info: RequestInfo = NO_REQUEST) -> str:
     """Create the one live code of this challenge (replacing any earlier one) and return
     it for the caller's email. Raises ``QuotaError`` past 5 an hour or within the
     60-second resend cooldown; the caller's transaction then rolls back."""
@@ -75,19 +76,19 @@ def code_issue(*, user: User, purpose: CodePurpose, challenge: str, cooldown: bo
             expires_at=now + CODE_LIFETIME,
             code_hmac=_digest(user_id=user.pk, purpose=purpose, challenge=challenge, code=code),
         )
-        record(event_type=EventType.CODE_SENT, subject=user, actor=user, ip=ip,
-               user_agent=user_agent, extra={"purpose": str(purpose)})
+        record(event_type=EventType.CODE_SENT, subject=user, actor=user, ip=info.ip,
+               user_agent=info.user_agent, extra={"purpose": str(purpose)})
     return code
 
 
 def code_verify(*, user: User, purpose: CodePurpose, challenge: str, submitted: object,
-                ip: str = "", user_agent: str = "") -> Verdict:
+                info: RequestInfo = NO_REQUEST) -> Verdict:
     """Check a submitted code. Every attempt is counted toward the user's lock-out (of this
     purpose) and the code's five tries before it is judged, so concurrent guesses get no
     more tries than the budgets allow; a right code clears the lock-out count."""
     attempt = policies.code_attempt(user.pk, purpose)
     if not attempt.allowed:  # locked: even the right code is refused, and counted
-        _count_failure(user, purpose, policies.code_failed(user.pk, purpose), ip, user_agent)
+        _count_failure(user, purpose, policies.code_failed(user.pk, purpose), info)
         return Verdict.LOCKED
     text = "".join(str(submitted).split()) if isinstance(submitted, str) else ""
     live = OneTimeCode.objects.filter(
@@ -95,10 +96,10 @@ def code_verify(*, user: User, purpose: CodePurpose, challenge: str, submitted: 
     ).first()
     verdict = _judge(live, user, purpose, challenge, text)
     if verdict is not Verdict.OK:
-        return _count_failure(user, purpose, attempt.state, ip, user_agent) or verdict
+        return _count_failure(user, purpose, attempt.state, info) or verdict
     policies.code_succeeded(user.pk, purpose)
-    record(event_type=EventType.CODE_VERIFIED, subject=user, actor=user, ip=ip,
-           user_agent=user_agent, extra={"purpose": str(purpose)})
+    record(event_type=EventType.CODE_VERIFIED, subject=user, actor=user, ip=info.ip,
+           user_agent=info.user_agent, extra={"purpose": str(purpose)})
     return Verdict.OK
 
 
@@ -126,19 +127,19 @@ def _judge(live: OneTimeCode | None, user: User, purpose: str, challenge: str,
     return Verdict.OK if claimed == 1 else Verdict.USED_UP
 
 
-def _count_failure(user: User, purpose: str, state: policies.State, ip: str,
-                   user_agent: str) -> Verdict | None:
+def _count_failure(user: User, purpose: str, state: policies.State,
+                   info: RequestInfo) -> Verdict | None:
     from loginguard.emails import kinds as emails
 
-    record(event_type=EventType.CODE_FAILED, subject=user, actor=user, ip=ip,
-           user_agent=user_agent, extra={"consecutive": state.count, "purpose": purpose})
+    record(event_type=EventType.CODE_FAILED, subject=user, actor=user, ip=info.ip,
+           user_agent=info.user_agent, extra={"consecutive": state.count, "purpose": purpose})
     if state.count == policies.CODE_LOCK_FROM and purpose == CodePurpose.LOGIN:
         # SPEC §2.1: the password was right, so a lock-out here is a compromise signal.
         # (An email-change code proves no password: its lock-out sends no such alert.)
         with transaction.atomic():
-            record(event_type=EventType.CODE_LOCKED, subject=user, actor=user, ip=ip,
-                   user_agent=user_agent, extra={"locked_for": state.locked_for()})
-            emails.send_code_lockout(user=user, ip=ip, user_agent=user_agent)
+            record(event_type=EventType.CODE_LOCKED, subject=user, actor=user, ip=info.ip,
+                   user_agent=info.user_agent, extra={"locked_for": state.locked_for()})
+            emails.send_code_lockout(user=user, info=info)
     return Verdict.LOCKED if state.locked_for() else None
 
 

@@ -10,6 +10,7 @@ from loginguard.audit.services import record
 from loginguard.devices.cookie import hash_secret
 from loginguard.devices.fingerprint import Fingerprint, same_device
 from loginguard.devices.models import TrustedDevice
+from loginguard.devices.request_info import RequestInfo
 from loginguard.devices.selectors import trusted_devices_by_secret
 from loginguard.emails import kinds as emails
 from loginguard.lib import clock
@@ -60,7 +61,7 @@ def code_is_fresh(device: TrustedDevice) -> bool:
     return clock.now() - device.last_code_at <= CODE_FRESHNESS
 
 
-def trusted_device_used(*, device: TrustedDevice, ip: str, user_agent: str,
+def trusted_device_used(*, device: TrustedDevice, info: RequestInfo,
                         code_verified: bool) -> None:
     # A sign-in that skipped the code must not refresh last_code_at, or trust would
     # never expire.
@@ -73,16 +74,16 @@ def trusted_device_used(*, device: TrustedDevice, ip: str, user_agent: str,
     with transaction.atomic():
         device.save(update_fields=fields)
         record(event_type=EventType.DEVICE_USED, subject=device.user, actor=device.user,
-               ip=ip, user_agent=user_agent,
+               ip=info.ip, user_agent=info.user_agent,
                extra={"device": device.name, "code": code_verified})
 
 
-def trusted_device_create(*, user: User, secret: str, name: str, current: Fingerprint,
-                          user_agent: str, replaces: str | None = None) -> TrustedDevice:
+def trusted_device_create(*, user: User, secret: str, name: str, info: RequestInfo,
+                          replaces: str | None = None) -> TrustedDevice:
     """Trust this place with a new ``secret``. The devices of the browser's previous
     secret (``replaces``; other users of the same browser) move to the new one: one
     secret per browser, and the old value is dead."""
-    now = clock.now()
+    now, current = clock.now(), info.fingerprint
     with transaction.atomic():
         if replaces is not None and replaces != secret:
             TrustedDevice.objects.filter(secret_hash=hash_secret(replaces)).update(
@@ -93,19 +94,19 @@ def trusted_device_create(*, user: User, secret: str, name: str, current: Finger
             last_code_at=now,
         )
         record(event_type=EventType.DEVICE_TRUSTED, subject=user, actor=user, ip=current.ip,
-               user_agent=user_agent, extra={"device": name, "browser": current.browser,
-                                             "os": current.os})
-        _evict_least_recently_used(user=user, ip=current.ip, user_agent=user_agent)
+               user_agent=info.user_agent, extra={"device": name, "browser": current.browser,
+                                                  "os": current.os})
+        _evict_least_recently_used(user=user, info=info)
         emails.send_new_trusted_device(user=user, device=device)
     return device
 
 
-def _evict_least_recently_used(*, user: User, ip: str, user_agent: str) -> None:
+def _evict_least_recently_used(*, user: User, info: RequestInfo) -> None:
     surplus = TrustedDevice.objects.filter(user=user).order_by("-last_used_at", "-id")[MAX_DEVICES:]
     for device in list(surplus):
         device.delete()
-        record(event_type=EventType.DEVICE_EVICTED, subject=user, actor=user, ip=ip,
-               user_agent=user_agent, extra={"device": device.name})
+        record(event_type=EventType.DEVICE_EVICTED, subject=user, actor=user, ip=info.ip,
+               user_agent=info.user_agent, extra={"device": device.name})
 
 
 def trusted_devices_revoke_all(*, user: User, keep: TrustedDevice | None = None,

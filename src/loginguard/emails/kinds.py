@@ -73,14 +73,10 @@ def send_new_trusted_device(*, user: User, device: TrustedDevice) -> None:
         user, device=device, ip=device.ip, browser=device.browser, os=device.os))
 
 
-def send_code_lockout(*, user: User, ip: str, user_agent: str) -> None:
-    from loginguard.devices.fingerprint import families
-
+def send_code_lockout(*, user: User, info: RequestInfo) -> None:
     if not user.notify_code_lockout:
         return
-    browser, os = families(user_agent)
-    queue_email(kind="code_lockout", to=user.email,
-                context=_context(user, ip=ip, browser=browser, os=os))
+    queue_email(kind="code_lockout", to=user.email, context=_device_context(user, info))
 
 
 def send_password_changed(*, user: User, ip: str, how: str) -> None:

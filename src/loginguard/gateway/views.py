@@ -184,8 +184,7 @@ def account_send_reset(request: HttpRequest, account_id: str, user_id: str) -> H
         raise Http404
     info = RequestInfo.of(request)
     try:
-        password_reset_send(actor=actor_of(request), target=target, ip=info.ip,
-                            user_agent=info.user_agent)
+        password_reset_send(actor=actor_of(request), target=target, info=info)
     except PermissionDenied:
         messages.error(request, "You cannot send a reset link to yourself from here: use "
                                 "Forgot password on the sign-in page.")
@@ -203,8 +202,7 @@ def account_ip_policy(request: HttpRequest, account_id: str) -> HttpResponse:
     info = RequestInfo.of(request)
     try:
         account_set_ip_policy(actor=actor_of(request), account=account,
-                              policy=request.POST.get("ip_match", ""), ip=info.ip,
-                              user_agent=info.user_agent)
+                              policy=request.POST.get("ip_match", ""), info=info)
     except ValidationError as exc:
         return render_admin(request, account, status=400, policy_errors=exc.messages)
     messages.success(request, "Trusted-device IP policy saved. It applies from the next "

@@ -27,8 +27,7 @@ def password_reset_request(request: HttpRequest) -> HttpResponse:
     form = ResetRequestForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         info = RequestInfo.of(request)
-        passwords.password_reset_request(email=form.cleaned_data["email"], ip=info.ip,
-                                         user_agent=info.user_agent)
+        passwords.password_reset_request(email=form.cleaned_data["email"], info=info)
         return render(request, "users/password_reset_sent.html")
     return render(request, "users/password_reset.html", {"form": form})
 
@@ -68,8 +67,7 @@ def _set_password_page(request: HttpRequest, uidb64: str, token: str, *,
     form = SetPasswordForm(user, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         info = RequestInfo.of(request)
-        apply(user=user, password=form.cleaned_data["new_password1"], ip=info.ip,
-              user_agent=info.user_agent)
+        apply(user=user, password=form.cleaned_data["new_password1"], info=info)
         request.session.pop(session_key, None)
         messages.success(request, done)
         return redirect("login")

@@ -153,7 +153,7 @@ def token_create(request: AuthenticatedHttpRequest) -> HttpResponse:
         len(days_text) < 4 else -1
     try:
         row, token = api_token_create(user=user, name=request.POST.get("name") or "",
-                                      days=days, ip=info.ip, user_agent=info.user_agent)
+                                      days=days, info=info)
     except ValidationError as exc:
         return render_record(request, user, "details", status=400,
                              token_errors=exc.messages)
@@ -166,7 +166,6 @@ def token_create(request: AuthenticatedHttpRequest) -> HttpResponse:
 def token_revoke(request: AuthenticatedHttpRequest, token_id: str) -> HttpResponse:
     token = _own(ApiToken, request, token_id)
     info = RequestInfo.of(request)
-    api_token_revoke(user=request.user, token=token, actor=request.user,
-                     ip=info.ip, user_agent=info.user_agent)
+    api_token_revoke(user=request.user, token=token, actor=request.user, info=info)
     messages.success(request, f"Token “{token.name}” revoked.")
     return _back(request)

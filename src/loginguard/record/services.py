@@ -122,8 +122,7 @@ def _email_change_start(*, target: User, email: str, requested_by: User | None,
                 "new_email": email, "requested_by": requested_by, "challenge": challenge,
                 "created_at": clock.now()})
             code = code_issue(user=target, purpose=CodePurpose.EMAIL_CHANGE,
-                              challenge=challenge, cooldown=True, ip=info.ip,
-                              user_agent=info.user_agent)
+                              challenge=challenge, cooldown=True, info=info)
             record(event_type=EventType.EMAIL_CHANGE_REQUESTED, subject=target, actor=target,
                    ip=info.ip, user_agent=info.user_agent, extra={"new_email": email})
             emails.send_email_change_code(user=target, new_email=email, code=code,
@@ -163,8 +162,7 @@ def email_change_confirm(*, actor: User, target: User, code: object, info: Reque
     if change is None or change.awaiting_approval:
         raise ValidationError("There is no email change waiting for a code.")
     verdict = code_verify(user=target, purpose=CodePurpose.EMAIL_CHANGE,
-                          challenge=change.challenge, submitted=code, ip=info.ip,
-                          user_agent=info.user_agent)
+                          challenge=change.challenge, submitted=code, info=info)
     if verdict is not Verdict.OK:
         raise ValidationError("That code is not right, or it expired. Check the email sent "
                               "to the new address, or change the address again for a new code.")
@@ -173,22 +171,21 @@ def email_change_confirm(*, actor: User, target: User, code: object, info: Reque
                                         current=info.fingerprint))
 
 
-def email_set(*, target: User, email: str, info: RequestInfo | None, actor: User | None,
+def email_set(*, target: User, email: str, info: RequestInfo, actor: User | None,
               keep: TrustedDevice | None = None, via: str = "") -> None:
     """Make ``email`` the user's address: devices revoked (but ``keep``), the old address
     told. The confirmed end of an email change, and the operator's escape hatch."""
     old_email = target.email
-    ip, user_agent = (info.ip, info.user_agent) if info is not None else ("", "")
     with transaction.atomic():
         target.email = email
         target.save(update_fields=["email"])
         EmailChange.objects.filter(user=target).delete()
         credentials_revoke(user=target, reason="email_changed", keep_device=keep)
-        record(event_type=EventType.EMAIL_CHANGED, subject=target, actor=actor, ip=ip,
-               user_agent=user_agent,
+        record(event_type=EventType.EMAIL_CHANGED, subject=target, actor=actor, ip=info.ip,
+               user_agent=info.user_agent,
                extra={"from": old_email, "to": email, **({"via": via} if via else {})})
         emails.send_email_change_notice(user=target, new_email=email, completed=True,
-                                        ip=ip, to=old_email)
+                                        ip=info.ip, to=old_email)
 
 
 def email_change_cancel(*, actor: User, target: User) -> None:

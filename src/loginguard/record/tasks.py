@@ -8,6 +8,7 @@ from django_tasks import task
 @task(queue_name="email")
 def password_reset_dispatch(email: str, ip: str, user_agent: str) -> int:
     """Forgot password, the worker's half (users.passwords.password_reset_request)."""
+    from loginguard.devices.request_info import RequestInfo
     from loginguard.record.passwords import password_reset_send_all
 
-    return password_reset_send_all(email=email, ip=ip, user_agent=user_agent)
+    return password_reset_send_all(email=email, info=RequestInfo.from_parts(ip, user_agent))

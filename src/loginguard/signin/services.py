@@ -113,8 +113,7 @@ def after_password(*, user: User, info: RequestInfo,
     device = devices.trusted_device_match(user=user, secret=info.device_secret,
                                           current=info.fingerprint, candidates=candidates)
     if device is not None and devices.code_is_fresh(device):
-        devices.trusted_device_used(device=device, ip=info.ip, user_agent=info.user_agent,
-                                    code_verified=False)
+        devices.trusted_device_used(device=device, info=info, code_verified=False)
         return Next(signed_in_with=device)
     pending = PendingLogin.begin(user_id=user.pk, fp=info.fingerprint,
                                  device_id=device.pk if device else None,
@@ -129,7 +128,7 @@ def send_code(*, user: User, pending: PendingLogin, info: RequestInfo,
     try:
         with transaction.atomic():
             code = code_issue(user=user, purpose=CodePurpose.LOGIN, challenge=pending.challenge,
-                              cooldown=cooldown, ip=info.ip, user_agent=info.user_agent)
+                              cooldown=cooldown, info=info)
             emails.send_verification_code(user=user, code=code, info=info)
     except QuotaError as exc:
         return f"{exc} Wait {_duration(exc.wait_seconds)} before asking for another code."
@@ -139,7 +138,7 @@ def send_code(*, user: User, pending: PendingLogin, info: RequestInfo,
 def code_step(*, user: User, pending: PendingLogin, submitted: object,
               info: RequestInfo) -> Verdict:
     return code_verify(user=user, purpose=CodePurpose.LOGIN, challenge=pending.challenge,
-                       submitted=submitted, ip=info.ip, user_agent=info.user_agent)
+                       submitted=submitted, info=info)
 
 
 def stale_device(*, user: User, pending: PendingLogin) -> TrustedDevice | None:
@@ -152,8 +151,7 @@ def stale_device(*, user: User, pending: PendingLogin) -> TrustedDevice | None:
 def trusted_device_refreshed(*, device: TrustedDevice, info: RequestInfo) -> None:
     """A trusted device's code was due (30 days) and was just entered: its 30 days
     start again."""
-    devices.trusted_device_used(device=device, ip=info.ip, user_agent=info.user_agent,
-                                code_verified=True)
+    devices.trusted_device_used(device=device, info=info, code_verified=True)
 
 
 def pending_valid(*, user: User, pending: PendingLogin, info: RequestInfo) -> bool:
@@ -186,7 +184,6 @@ def trust_accepted(*, user: User, name: str, info: RequestInfo) -> str:
     planted by someone else must not become trusted); the browser's other device rows move
     to it. Returns the secret for the cookie."""
     secret = new_secret()
-    devices.trusted_device_create(user=user, secret=secret, name=name,
-                                  current=info.fingerprint, user_agent=info.user_agent,
+    devices.trusted_device_create(user=user, secret=secret, name=name, info=info,
                                   replaces=info.device_secret)
     return secret

@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 
 from loginguard.audit.events import EventType
 from loginguard.audit.services import record
+from loginguard.devices.request_info import NO_REQUEST, RequestInfo
 from loginguard.tenancy.models import ClientAccount, Connection, IpMatch, Reseller
 from loginguard.users.models import UserKind
 
@@ -97,7 +98,7 @@ def account_create_with_admin(*, actor: User, name: str, admin_username: str,
 
 
 def account_set_ip_policy(*, actor: User, account: ClientAccount, policy: str,
-                          ip: str = "", user_agent: str = "") -> None:
+                          info: RequestInfo = NO_REQUEST) -> None:
     from loginguard.tenancy.access import can_administer
 
     if not can_administer(actor, account):
@@ -111,7 +112,7 @@ def account_set_ip_policy(*, actor: User, account: ClientAccount, policy: str,
         ClientAccount.objects.filter(pk=account.pk).update(ip_match=policy)
         account.ip_match = policy
         record(event_type=EventType.ACCOUNT_IP_POLICY_CHANGED, actor=actor, account=account,
-               reseller=account.reseller, ip=ip, user_agent=user_agent,
+               reseller=account.reseller, ip=info.ip, user_agent=info.user_agent,
                extra={"from": old, "to": policy})
 
 

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from loginguard.devices.request_info import NO_REQUEST
 from loginguard.lib.cli import validation_errors_as_command_errors
 from loginguard.record.services import email_set
 from loginguard.users.models import User, username_key
@@ -32,6 +33,6 @@ class Command(BaseCommand):
             address = clean_email(email)
         if address.casefold() == user.email.casefold():
             raise CommandError(f"{user.username} already uses {address}.")
-        email_set(target=user, email=address, info=None, actor=None, via="cli")
+        email_set(target=user, email=address, info=NO_REQUEST, actor=None, via="cli")
         self.stdout.write(f"{user.username}'s email is now {address}; the old address was "
                           "told and their trusted devices were revoked.")
