@@ -42,10 +42,10 @@ RULES: list[tuple[str, str, str, str]] = [
      "    if not took_try:\n        return Verdict.USED_UP", "    if False:\n        pass"),
     ("§2.1 only the exact code is accepted", "codes/services.py",
      "if not hmac.compare_digest(expected, given):", "if expected[:1] != given[:1]:"),
-    ("§2.1 every failed code counts toward the lock", "codes/services.py",
-     "    attempt = policies.code_attempt(user.pk, purpose)",
-     "    attempt = policies.counters.Reservation(\n        not policies.code_failures("
-     "user.pk, purpose).locked_for(),\n        policies.code_failures(user.pk, purpose))"),
+    ("§2.1 every failed code counts toward the lock", "throttle/policies.py",
+     "    return counters.reserve(_code_key(user_id, purpose), lock_from=CODE_LOCK_FROM)",
+     "    state = counters.read(_code_key(user_id, purpose))\n"
+     "    return counters.Reservation(not state.locked_for(), state)"),
     ("§2.1 a locked code step refuses even the right code", "codes/services.py",
      "    if not attempt.allowed:  # locked", "    if False:  # locked"),
     ("§2.1 10 failures lock the code step", "throttle/policies.py",

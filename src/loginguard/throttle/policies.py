@@ -109,10 +109,6 @@ def code_attempt(user_id: int, purpose: str) -> counters.Reservation:
     return counters.reserve(_code_key(user_id, purpose), lock_from=CODE_LOCK_FROM)
 
 
-def code_failures(user_id: int, purpose: str = "login") -> State:
-    return counters.read(_code_key(user_id, purpose))
-
-
 def code_failed(user_id: int, purpose: str = "login") -> State:
     return counters.hit(_code_key(user_id, purpose), lock_from=CODE_LOCK_FROM)
 
