@@ -42,6 +42,11 @@ BASE_URL = env.url("BASE_URL", "http://127.0.0.1:8000", schemes=("http", "https"
 ALLOWED_HOSTS = env.csv("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 TRUSTED_PROXIES = env.networks("TRUSTED_PROXIES")
 SECURE_COOKIES = env.flag("SECURE_COOKIES", True)
+# Forward auth (SPEC §12, docs/forward-auth.md): the hosts a reverse proxy guards with
+# /auth/forward, the only ones /login/?next= returns to; and the parent domain the
+# session cookie is shared with, when they are not served under loginguard's own host.
+FORWARD_AUTH_HOSTS = env.hosts("FORWARD_AUTH_HOSTS")
+SESSION_COOKIE_DOMAIN = env.cookie_domain("SESSION_COOKIE_DOMAIN")
 REDIS_URL = env.raw("REDIS_URL")
 if REDIS_URL is not None:
     REDIS_URL = env.url("REDIS_URL", "", schemes=("redis", "rediss", "unix"))
@@ -71,6 +76,7 @@ INSTALLED_APPS = [
     "loginguard.security",
     "loginguard.record",
     "loginguard.gateway",
+    "loginguard.forwardauth",
     "loginguard.api",
     "ninja",
     "loginguard.ops",
@@ -80,6 +86,7 @@ MIDDLEWARE = [
     "loginguard.web.middleware.AccessLogMiddleware",
     "loginguard.web.middleware.HealthCheckMiddleware",
     "loginguard.web.middleware.UntrustedForwardedHeadersMiddleware",
+    "loginguard.forwardauth.middleware.ForwardAuthMiddleware",  # before the heavy stack
     "loginguard.apitokens.middleware.BearerPrecheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -167,7 +174,10 @@ SESSION_ENGINE = "loginguard.signin.session_store"
 # SECURE_COOKIES: the __Host- prefix (Secure, whole host, no Domain), so a sibling subdomain
 # or a plain-http response can never plant or overwrite these cookies.
 COOKIE_PREFIX = "__Host-" if SECURE_COOKIES else ""
-SESSION_COOKIE_NAME = f"{COOKIE_PREFIX}lg_session"
+# A session cookie shared with a parent domain cannot be __Host- (that prefix forbids a
+# Domain); it keeps __Secure- (HTTPS only).
+SESSION_COOKIE_NAME = (f"{COOKIE_PREFIX}lg_session" if SESSION_COOKIE_DOMAIN is None
+                       else f"{'__Secure-' if SECURE_COOKIES else ''}lg_session")
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = SECURE_COOKIES
@@ -184,10 +194,15 @@ SECURE_HSTS_SECONDS = 31536000 if SECURE_COOKIES else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_COOKIES
 # The proxy (if any) terminates TLS; it must set X-Forwarded-Proto for HTTPS to be seen.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXIES else None
+# form-action also governs where a form's redirects may go: the last sign-in step
+# redirects to the guarded app the browser came from (FORWARD_AUTH_HOSTS).
+_FORM_TARGETS = " ".join(["'self'", *(
+    f"{'https://' if SECURE_COOKIES else ''}{'*' if host.startswith('.') else ''}{host}:*"
+    for host in FORWARD_AUTH_HOSTS)])
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-    "base-uri 'none'; object-src 'none'"
+    f"font-src 'self'; connect-src 'self'; form-action {_FORM_TARGETS}; "
+    "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
 
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import URLPattern, URLResolver, path, re_path
 
 from loginguard.api.v1 import api as api_v1
+from loginguard.forwardauth import views as forwardauth
 from loginguard.gateway import views as gateway
 from loginguard.record import links as users
 from loginguard.record import security_views as security
@@ -16,6 +17,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     # /healthz is answered by web.middleware.HealthCheckMiddleware, before any of this.
     path("api/v1/", api_v1.urls),
     re_path(r"^api/(?P<rest>.*)$", views.api_not_found),
+    # Forward auth for reverse proxies; the common case is answered by
+    # forwardauth.middleware.ForwardAuthMiddleware before the rest of the stack.
+    path("auth/forward", forwardauth.forward, name="forward_auth"),
     path("login/", signin.login_view, name="login"),
     path("login/verify/", signin.verify_view, name="login_verify"),
     path("login/verify/resend/", signin.resend_view, name="login_resend"),

@@ -66,3 +66,24 @@ def test_bad_environment_stops_start_up_with_one_clear_line() -> None:
 def test_good_environment_starts() -> None:
     result = _start({"SECRET_KEY": "x" * 50})
     assert result.returncode == 0, result.stderr
+
+
+def test_forward_auth_hosts_and_cookie_domain() -> None:
+    env = Env({"FORWARD_AUTH_HOSTS": "App.Example.com, .tools.example.com",
+               "SESSION_COOKIE_DOMAIN": ".Example.com"})
+    assert env.hosts("FORWARD_AUTH_HOSTS") == ["app.example.com", ".tools.example.com"]
+    assert env.cookie_domain("SESSION_COOKIE_DOMAIN") == "example.com"
+    assert Env({}).cookie_domain("SESSION_COOKIE_DOMAIN") is None
+
+
+@pytest.mark.parametrize("value", ["https://app.example.com", "app.example.com:443",
+                                   "app.example.com/x", "*.example.com", "a b", "-x.com"])
+def test_forward_auth_hosts_refuse_urls_and_patterns(value: str) -> None:
+    with pytest.raises(ImproperlyConfigured, match="FORWARD_AUTH_HOSTS"):
+        Env({"FORWARD_AUTH_HOSTS": value}).hosts("FORWARD_AUTH_HOSTS")
+
+
+@pytest.mark.parametrize("value", ["com", "https://example.com", "example.com:8000", "*.x.com"])
+def test_cookie_domain_must_be_a_parent_domain(value: str) -> None:
+    with pytest.raises(ImproperlyConfigured, match="SESSION_COOKIE_DOMAIN"):
+        Env({"SESSION_COOKIE_DOMAIN": value}).cookie_domain("SESSION_COOKIE_DOMAIN")

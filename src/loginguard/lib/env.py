@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,6 +17,10 @@ from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+
+
+_HOST = re.compile(r"(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+                   r"(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*")
 
 
 class Env:
@@ -65,6 +70,32 @@ class Env:
         if value is None:
             return default
         return [item.strip() for item in value.split(",") if item.strip()]
+
+    def hosts(self, name: str) -> list[str]:
+        """Host names (``app.example.com``) or parent domains (``.example.com``), lower
+        case, without scheme, port or path."""
+        result = []
+        for item in self.csv(name, []):
+            host = item.lower()
+            if not _HOST.fullmatch(host.removeprefix(".")):
+                raise ImproperlyConfigured(
+                    f"{name} has {item!r}, which is not a host name: list names like "
+                    "app.example.com, or .example.com for a domain and its subdomains "
+                    "(no scheme, port or path).")
+            result.append(host)
+        return result
+
+    def cookie_domain(self, name: str) -> str | None:
+        """A parent domain for a cookie (``example.com`` or ``.example.com``)."""
+        value = self.raw(name)
+        if value is None:
+            return None
+        host = value.lower().removeprefix(".")
+        if not _HOST.fullmatch(host) or "." not in host:
+            raise ImproperlyConfigured(
+                f"{name}={value!r} is not a domain like example.com: the cookie is shared "
+                "with that domain and its subdomains.")
+        return host
 
     def networks(self, name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         result = []

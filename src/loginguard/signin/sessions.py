@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from importlib import import_module
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth import login, logout
@@ -28,6 +29,7 @@ ABSOLUTE_LIFETIME = timedelta(hours=12)
 SEEN_RESOLUTION = timedelta(seconds=60)  # write "last seen" at most once a minute
 
 FP_KEY, STARTED_KEY, SEEN_KEY = "lg_fp", "lg_started", "lg_seen"
+METHOD_KEY = "lg_method"  # how this sign-in was proved: "code", "trusted_device", ...
 
 
 def session_start(request: HttpRequest, *, user: User, info: RequestInfo, method: str) -> None:
@@ -39,6 +41,7 @@ def session_start(request: HttpRequest, *, user: User, info: RequestInfo, method
         login(request, user, backend=BACKEND)  # rotates the key, stores the new row
         request.session[FP_KEY] = info.fingerprint.as_dict()
         request.session[STARTED_KEY] = request.session[SEEN_KEY] = now.isoformat()
+        request.session[METHOD_KEY] = method
         key = request.session.session_key
         assert key is not None  # login() created it
         UserSession.objects.create(
@@ -92,24 +95,48 @@ def sessions_end_all(*, user: User, keep_session_key: str | None = None) -> int:
 
 
 def binding_violation(request: HttpRequest, policy: str) -> str | None:
-    """Why this signed-in session must end now, or None (SPEC §2.4)."""
-    from loginguard.devices.fingerprint import fingerprint, same_device
+    """Why this signed-in session must end now, or None (SPEC §2.4); notes the activity
+    (at most once a minute) when it may go on."""
+    from loginguard.devices.fingerprint import fingerprint
 
-    session = request.session
     now = clock.now()
+    session = request.session
+    reason = binding_reason(session, fingerprint(request), policy, now)
+    if reason is None and seen_is_stale(session, now):
+        session[SEEN_KEY] = now.isoformat()
+        UserSession.objects.filter(session_key=session.session_key).update(last_seen_at=now)
+    return reason
+
+
+def binding_reason(data: Mapping[str, Any], current: Fingerprint, policy: str,
+                   now: datetime) -> str | None:
+    """The check alone, on a session's decoded data: no reads, no writes (forward auth's
+    fast path runs it too)."""
+    from loginguard.devices.fingerprint import same_device
+
     try:
-        started = datetime.fromisoformat(session[STARTED_KEY])
-        seen = datetime.fromisoformat(session[SEEN_KEY])
+        started = datetime.fromisoformat(data[STARTED_KEY])
+        seen = datetime.fromisoformat(data[SEEN_KEY])
     except (KeyError, TypeError, ValueError):
         return "invalid"
-    bound = Fingerprint.from_dict(session.get(FP_KEY))
+    bound = Fingerprint.from_dict(data.get(FP_KEY))
     if now - started > ABSOLUTE_LIFETIME:
         return "expired"
     if now - seen > IDLE_TIMEOUT:
         return "idle"
-    if bound is None or not same_device(policy, bound, fingerprint(request)):
+    if bound is None or not same_device(policy, bound, current):
         return "fingerprint_changed"
-    if now - seen > SEEN_RESOLUTION:
-        session[SEEN_KEY] = now.isoformat()
-        UserSession.objects.filter(session_key=session.session_key).update(last_seen_at=now)
     return None
+
+
+def seen_is_stale(data: Mapping[str, Any], now: datetime) -> bool:
+    """The session's "last seen" is old enough to be written again."""
+    try:
+        return now - datetime.fromisoformat(data[SEEN_KEY]) > SEEN_RESOLUTION
+    except (KeyError, TypeError, ValueError):
+        return True
+
+
+def signed_in_with_code(data: Mapping[str, Any]) -> bool:
+    """A code was entered in this sign-in (not a trusted-device skip)."""
+    return "code" in str(data.get(METHOD_KEY, "")).split("+")

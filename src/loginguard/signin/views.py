@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -21,12 +23,13 @@ from loginguard.signin.flow import (
     store_device_secret,
 )
 from loginguard.signin.forms import PasswordForm, TrustForm
+from loginguard.signin.next_url import remember_next, safe_next, take_next
 
 
 def respond(request: HttpRequest, outcome: Outcome) -> HttpResponse:
     """Where an outcome of the sign-in flow sends the browser."""
     if isinstance(outcome, SignedIn):
-        response = redirect("home")
+        response = redirect(take_next(request.session) or "home")
         store_device_secret(response, outcome)
         if outcome.notice:
             messages.success(request, outcome.notice)
@@ -48,17 +51,21 @@ def respond(request: HttpRequest, outcome: Outcome) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def login_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        return redirect("home")
+        return redirect(safe_next(request.GET.get("next")) or "home")
     error = None
+    target = safe_next(request.POST.get("next") if request.method == "POST"
+                       else request.GET.get("next"))
     if request.method == "POST":
+        remember_next(request.session, target)
         outcome = SignInFlow(request).password(username=single(request, "username"),
                                                password=single(request, "password"))
         if not isinstance(outcome, Refused):
             return respond(request, outcome)
         error = outcome.reason
     # Nothing echoed: every failure renders the same bytes.
-    return render(request, "signin/login.html", {"form": PasswordForm(), "error": error},
-                  status=200)
+    return render(request, "signin/login.html",
+                  {"form": PasswordForm(), "error": error, "next": target,
+                   "next_host": urlsplit(target).hostname if target else None}, status=200)
 
 
 @never_cache

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ForwardAuthConfig(AppConfig):
+    name = "loginguard.forwardauth"
+    label = "forwardauth"

@@ -1,0 +1,75 @@
+"""``/auth/forward`` answered before the rest of the stack (SPEC §12).
+
+A reverse proxy asks on every request to every app it guards, so the common case (a
+valid session in its idle window, nothing to write) is answered here from one indexed
+query, with the same checks the pages make: the session exists and has not expired, it
+belongs to an active user of an active account, its auth hash matches the user's
+password, and its IP/browser/OS binding and idle and absolute limits hold
+(``signin.sessions.binding_reason``). Anything that needs a write (ending a session,
+noting activity once a minute) or Django's own judgement (a session signed under a
+fallback SECRET_KEY) goes through the whole middleware stack to ``views.forward``; the
+redirect the session-binding middleware answers there becomes a 401."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+
+from loginguard.devices.fingerprint import fingerprint
+from loginguard.forwardauth.responses import FORWARD_PATH, granted, unauthorized
+from loginguard.forwardauth.selectors import stored_session
+from loginguard.lib import clock
+from loginguard.signin.backend import LoginguardBackend
+from loginguard.signin.session_store import SessionStore
+from loginguard.signin.sessions import BACKEND, binding_reason, seen_is_stale
+from loginguard.tenancy.policy import ip_policy_for
+
+SESSION_KEY_FORMAT = re.compile(r"[a-z0-9]{32}")
+
+
+class ForwardAuthMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info != FORWARD_PATH:
+            return self.get_response(request)
+        answer = fast_answer(request)
+        if answer is None:
+            answer = self.get_response(request)
+            if 300 <= answer.status_code < 400:  # the session-binding middleware ended it
+                answer = unauthorized(request)
+        return answer
+
+
+def fast_answer(request: HttpRequest) -> HttpResponse | None:
+    """The answer, or None when the full stack must decide."""
+    key = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
+    if not SESSION_KEY_FORMAT.fullmatch(key):
+        return unauthorized(request)
+    # Expiry as Django's session store judges it (its own clock); the rules below use ours.
+    found = stored_session(key, timezone.now())
+    if found is None:
+        return unauthorized(request)
+    user = found.user
+    if user is None:
+        return None
+    data = SessionStore().decode(found.data)
+    if (data.get(SESSION_KEY) != str(user.pk) or data.get(BACKEND_SESSION_KEY) != BACKEND
+            or not constant_time_compare(str(data.get(HASH_SESSION_KEY, "")),
+                                         user.get_session_auth_hash())):
+        return None
+    if not LoginguardBackend().user_can_authenticate(user):
+        return unauthorized(request)
+    now = clock.now()
+    if (binding_reason(data, fingerprint(request), ip_policy_for(user), now) is not None
+            or seen_is_stale(data, now)):
+        return None
+    request.user = user
+    return granted(request, user, data)

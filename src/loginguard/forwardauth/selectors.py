@@ -1,0 +1,39 @@
+"""The one read of forward auth's fast path: a stored session with the user it belongs to
+(through the UserSession row every sign-in writes) and their account and reseller."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+
+from django.contrib.sessions.models import Session
+
+from loginguard.lib import rows
+from loginguard.signin.models import UserSession
+from loginguard.users.models import User
+from loginguard.users.selectors import user_columns, user_from_row, user_joins
+
+
+@dataclass(frozen=True)
+class StoredSession:
+    data: str  # as stored: signed and encoded by Django's session store
+    user: User | None  # None: no UserSession row for this key (the full stack decides)
+
+
+@cache
+def _sql() -> str:
+    return (f"SELECT s.session_data, u.id, {user_columns()} "  # noqa: S608
+            f"FROM {Session._meta.db_table} s "
+            f"LEFT JOIN {UserSession._meta.db_table} us ON us.session_key = s.session_key "
+            f"LEFT JOIN {User._meta.db_table} u ON u.id = us.user_id {user_joins()} "
+            "WHERE s.session_key = %s AND s.expire_date > %s")
+
+
+def stored_session(key: str, now: datetime) -> StoredSession | None:
+    """The unexpired session with this key, or None (one indexed query)."""
+    found = rows.fetch(_sql(), [key, now])
+    if not found:
+        return None
+    row = found[0]
+    return StoredSession(data=row[0], user=user_from_row(row, 2) if row[1] else None)
