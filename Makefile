@@ -31,7 +31,7 @@ typecheck: install
 	DEBUG=true PYTHONWARNINGS=ignore $(BIN)/mypy
 
 browser:
-	@bash scripts/ensure-chromium.sh
+	@bash scripts/ensure-test-tools.sh
 
 pytest: install browser
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
@@ -134,20 +135,22 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("loginguard serve did not become healthy in 30 s")
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    tmp = tmp_path_factory.mktemp("e2e")
+@contextmanager
+def running_stack(tmp: Path, *, web_port: int | None = None, **settings: str) -> Iterator[Stack]:
+    """`loginguard serve` and `loginguard worker` on a fresh database, with ``settings``
+    added to their environment."""
     database_url, pg_name = _database(tmp)
-    inbox, smtp_port, web_port = Inbox(), free_port(), free_port()
+    inbox, smtp_port = Inbox(), free_port()
+    web_port = web_port or free_port()
     smtp = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
     smtp.start()
-    base_url = f"http://127.0.0.1:{web_port}"
+    direct_url = f"http://127.0.0.1:{web_port}"
     env = {**os.environ, "SECRET_KEY": secrets.token_urlsafe(50), "DEBUG": "false",
-           "DATABASE_URL": database_url, "BASE_URL": base_url, "SECURE_COOKIES": "false",
+           "DATABASE_URL": database_url, "BASE_URL": direct_url, "SECURE_COOKIES": "false",
            "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(smtp_port),
-           "LOGINGUARD_VAR_DIR": str(tmp)}
+           "LOGINGUARD_VAR_DIR": str(tmp), **settings}
     env.pop("DJANGO_SETTINGS_MODULE", None)
-    stack = Stack(base_url=base_url, inbox=inbox, env=env)
+    stack = Stack(base_url=env["BASE_URL"], inbox=inbox, env=env)
     stack.cli("migrate", "-v0")
     lg = [sys.executable, "-m", "loginguard.cli"]
     stack.processes = [
@@ -157,7 +160,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
     ]
     try:
-        _wait_healthy(base_url, stack.processes[0])
+        _wait_healthy(direct_url, stack.processes[0])
         yield stack
     finally:
         for process in stack.processes:
@@ -170,3 +173,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         smtp.stop()
         _forget_throttles(env)
         _drop(pg_name)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with running_stack(tmp_path_factory.mktemp("e2e")) as stack:
+        yield stack
