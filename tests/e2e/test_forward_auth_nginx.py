@@ -58,7 +58,7 @@ def nginx_config(*, nginx_port: int, loginguard_port: int, app_port: int) -> str
 class EchoApp(BaseHTTPRequestHandler):
     """The guarded app: answers with the path and the headers that reached it."""
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         body = json.dumps({"path": self.path, "headers": dict(self.headers.items())}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
