@@ -1,5 +1,7 @@
 """`make run`: migrate, load the demo, then run the web server, the worker and the demo
 mail sink on http://127.0.0.1:8000 until Ctrl-C (or SIGTERM), which stops all three.
+When nginx is installed, a sample page guarded by forward auth runs on
+http://127.0.0.1:8080/ too (docs/forward-auth.md).
 
 A Python supervisor rather than shell background jobs: those start with SIGINT ignored,
 so Ctrl-C would leave them running and holding the ports."""
@@ -9,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -30,8 +33,71 @@ def environment() -> dict[str, str]:
             "SECURE_COOKIES": "false", "BASE_URL": "http://127.0.0.1:8000",
             "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": "8025",
             "DEV_MAILBOX_DIR": str(VAR / "mailbox"),
+            # The forward-auth sample (nginx on :8080, same host: cookies ignore ports).
+            "TRUSTED_PROXIES": "127.0.0.1", "FORWARD_AUTH_HOSTS": "127.0.0.1",
             "DATABASE_URL": os.environ.get("DATABASE_URL",
                                            f"sqlite:///{VAR / 'loginguard.sqlite3'}")}
+
+
+SAMPLE_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Sample app behind loginguard</title></head><body style="font-family:sans-serif">
+<h1>A sample app guarded by loginguard</h1>
+<p>nginx let you in after asking <code>/auth/forward</code>. It passed these headers on:</p>
+<ul><li>X-Auth-User: <!--# echo var="auth_user" default="" --></li>
+<li>X-Auth-Email: <!--# echo var="auth_email" default="" --></li>
+<li>X-Auth-Account: <!--# echo var="auth_account" default="" --></li>
+<li>X-Auth-Role: <!--# echo var="auth_role" default="" --></li></ul>
+<p><a href="http://127.0.0.1:8000/">Back to loginguard</a> (log out there).</p>
+</body></html>
+"""
+
+SAMPLE_SERVER = """
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+daemon off;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {d}/client_body; proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi; uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
+    default_type text/html;
+    server {{
+        listen 127.0.0.1:8080;
+        location = /_loginguard {{
+            internal;
+            proxy_pass http://127.0.0.1:8000/auth/forward;
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+            proxy_set_header X-Original-URL $scheme://$http_host$request_uri;
+            proxy_set_header X-Forwarded-For $remote_addr;
+        }}
+        location / {{
+            auth_request /_loginguard;
+            auth_request_set $loginguard_location $upstream_http_location;
+            error_page 401 =302 $loginguard_location;
+            auth_request_set $auth_user $upstream_http_x_auth_user;
+            auth_request_set $auth_email $upstream_http_x_auth_email;
+            auth_request_set $auth_account $upstream_http_x_auth_account;
+            auth_request_set $auth_role $upstream_http_x_auth_role;
+            root {d}/html;
+            ssi on;
+        }}
+    }}
+}}
+"""
+
+
+def forward_auth_sample() -> list[str] | None:
+    """nginx serving a sample page behind /auth/forward, or None without nginx."""
+    nginx = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
+    if nginx is None:
+        return None
+    directory = VAR / "nginx"
+    (directory / "html").mkdir(parents=True, exist_ok=True)
+    (directory / "html" / "index.html").write_text(SAMPLE_PAGE)
+    (directory / "nginx.conf").write_text(SAMPLE_SERVER.format(d=directory))
+    return [nginx, "-p", str(directory), "-c", str(directory / "nginx.conf")]
 
 
 def stop(children: list[subprocess.Popen[bytes]]) -> None:
@@ -64,8 +130,14 @@ def main() -> int:
                 ["serve", "--bind", "127.0.0.1:8000", "--workers", "2"]]
     children = [subprocess.Popen(LG + command, env=env, cwd=ROOT, start_new_session=True)
                 for command in commands]
+    sample = forward_auth_sample()
+    if sample is not None:
+        children.append(subprocess.Popen(sample, cwd=ROOT, start_new_session=True))
     print("\nloginguard is running: open http://127.0.0.1:8000/   "
           "(mailbox: /dev/mailbox/)   Ctrl-C stops it.", flush=True)
+    if sample is not None:
+        print("A sample app guarded by forward auth (nginx): http://127.0.0.1:8080/",
+              flush=True)
     try:
         while all(child.poll() is None for child in children):
             time.sleep(0.5)

@@ -208,7 +208,8 @@ def test_sign_in_through_the_proxy_and_back_with_the_user_headers(
     original = f"{site.app}/reports/?month=11&q=a%2Fb"
     page.goto(original)
     expect(page).to_have_url(f"{site.auth}/login/?next={quote(original, safe='')}")
-    expect(page.locator("#login-next")).to_have_text("Sign in to continue to app.lg.test.")
+    expect(page.locator("#login-next")).to_have_text(
+        f"Sign in to continue to app.lg.test:{site.port}.")
     sign_in(page, site, "dana")
 
     expect(page).to_have_url(original)

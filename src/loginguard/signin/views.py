@@ -65,7 +65,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     # Nothing echoed: every failure renders the same bytes.
     return render(request, "signin/login.html",
                   {"form": PasswordForm(), "error": error, "next": target,
-                   "next_host": urlsplit(target).hostname if target else None}, status=200)
+                   "next_host": urlsplit(target).netloc if target else None}, status=200)
 
 
 @never_cache
