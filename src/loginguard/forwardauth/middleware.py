@@ -13,7 +13,10 @@ redirect the session-binding middleware answers there becomes a 401."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
@@ -29,8 +32,24 @@ from loginguard.signin.backend import LoginguardBackend
 from loginguard.signin.session_store import SessionStore
 from loginguard.signin.sessions import BACKEND, binding_reason, seen_is_stale
 from loginguard.tenancy.policy import ip_policy_for
+from loginguard.users.models import User
 
 SESSION_KEY_FORMAT = re.compile(r"[a-z0-9]{32}")
+
+
+# Pure functions of what the database holds, remembered per process: the same stored
+# session (or password hash) gives the same answer, and a changed or deleted row is a
+# different key or no row at all. Nothing here decides anything the database does not.
+@lru_cache(maxsize=4096)
+def decoded(session_data: str) -> Mapping[str, Any]:
+    """A stored session's data, as Django's session store decodes and verifies it."""
+    return MappingProxyType(SessionStore().decode(session_data))
+
+
+@lru_cache(maxsize=4096)
+def session_auth_hash(password: str) -> str:
+    """What Django stores in a session for a user with this password hash."""
+    return User(password=password).get_session_auth_hash()
 
 
 class ForwardAuthMiddleware:
@@ -60,10 +79,10 @@ def fast_answer(request: HttpRequest) -> HttpResponse | None:
     user = found.user
     if user is None:
         return None
-    data = SessionStore().decode(found.data)
+    data = decoded(found.data)
     if (data.get(SESSION_KEY) != str(user.pk) or data.get(BACKEND_SESSION_KEY) != BACKEND
             or not constant_time_compare(str(data.get(HASH_SESSION_KEY, "")),
-                                         user.get_session_auth_hash())):
+                                         session_auth_hash(user.password))):
         return None
     if not LoginguardBackend().user_can_authenticate(user):
         return unauthorized(request)

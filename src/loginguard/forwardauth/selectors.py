@@ -1,5 +1,5 @@
 """The one read of forward auth's fast path: a stored session with the user it belongs to
-(through the UserSession row every sign-in writes) and their account and reseller."""
+(through the UserSession row every sign-in writes) and the tenant flags its checks need."""
 
 from __future__ import annotations
 
@@ -8,11 +8,20 @@ from datetime import datetime
 from functools import cache
 
 from django.contrib.sessions.models import Session
+from django.db import connection
+from django.db.models import Model
 
 from loginguard.lib import rows
 from loginguard.signin.models import UserSession
+from loginguard.tenancy.models import ClientAccount, Reseller
 from loginguard.users.models import User
-from loginguard.users.selectors import user_columns, user_from_row, user_joins
+
+# Only what the checks and the answer read: the rest of each row stays deferred (Django's
+# documented Model.from_db), which keeps the read and the instances small on a path a
+# proxy takes for every request.
+USER_FIELDS = ("id", "password", "username", "email", "kind", "account_id", "reseller_id",
+               "is_client_admin", "is_active")
+TENANT_FIELDS = ("id", "is_active", "ip_match")
 
 
 @dataclass(frozen=True)
@@ -21,12 +30,20 @@ class StoredSession:
     user: User | None  # None: no UserSession row for this key (the full stack decides)
 
 
+def _select(model: type[Model], alias: str, fields: tuple[str, ...]) -> str:
+    return ", ".join(f'{alias}."{model._meta.get_field(name).column}"' for name in fields)
+
+
 @cache
 def _sql() -> str:
-    return (f"SELECT s.session_data, u.id, {user_columns()} "  # noqa: S608
+    return (f"SELECT s.session_data, {_select(User, 'u', USER_FIELDS)}, "  # noqa: S608
+            f"{_select(ClientAccount, 'a', TENANT_FIELDS)}, "
+            f"{_select(Reseller, 'r', TENANT_FIELDS)} "
             f"FROM {Session._meta.db_table} s "
             f"LEFT JOIN {UserSession._meta.db_table} us ON us.session_key = s.session_key "
-            f"LEFT JOIN {User._meta.db_table} u ON u.id = us.user_id {user_joins()} "
+            f"LEFT JOIN {User._meta.db_table} u ON u.id = us.user_id "
+            f"LEFT JOIN {ClientAccount._meta.db_table} a ON a.id = u.account_id "
+            f"LEFT JOIN {Reseller._meta.db_table} r ON r.id = u.reseller_id "
             "WHERE s.session_key = %s AND s.expire_date > %s")
 
 
@@ -36,4 +53,14 @@ def stored_session(key: str, now: datetime) -> StoredSession | None:
     if not found:
         return None
     row = found[0]
-    return StoredSession(data=row[0], user=user_from_row(row, 2) if row[1] else None)
+    if row[1] is None:
+        return StoredSession(data=row[0], user=None)
+    at = 1 + len(USER_FIELDS)
+    user = User.from_db(connection.alias, USER_FIELDS, row[1:at])
+    account = row[at:at + len(TENANT_FIELDS)]
+    reseller = row[at + len(TENANT_FIELDS):]
+    user.account = (ClientAccount.from_db(connection.alias, TENANT_FIELDS, account)
+                    if user.account_id is not None else None)
+    user.reseller = (Reseller.from_db(connection.alias, TENANT_FIELDS, reseller)
+                     if user.reseller_id is not None else None)
+    return StoredSession(data=row[0], user=user)
