@@ -31,7 +31,8 @@ class StoredSession:
 
 
 def _select(model: type[Model], alias: str, fields: tuple[str, ...]) -> str:
-    return ", ".join(f'{alias}."{model._meta.get_field(name).column}"' for name in fields)
+    columns = {field.attname: field.column for field in model._meta.concrete_fields}
+    return ", ".join(f'{alias}."{columns[name]}"' for name in fields)
 
 
 @cache
