@@ -259,7 +259,7 @@ RULES: list[tuple[str, str, str, str]] = [
      "    if False:"),
     ("§12 forward auth checks the session's password hash", "forwardauth/middleware.py",
      "            or not constant_time_compare(str(data.get(HASH_SESSION_KEY, \"\")),\n"
-     "                                         user.get_session_auth_hash())):",
+     "                                         session_auth_hash(user.password))):",
      "            or False):"),
     ("§12 a session ended on the full stack is a 401", "forwardauth/middleware.py",
      "            if 300 <= answer.status_code < 400:", "            if False:"),

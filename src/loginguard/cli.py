@@ -3,17 +3,66 @@
 from __future__ import annotations
 
 import os
+import secrets
 import sys
+from importlib.metadata import PackageNotFoundError, version
+
+HELP_ARGS = {"help", "--help", "-h"}
+
+
+def loginguard_version() -> str:
+    try:
+        return version("loginguard")
+    except PackageNotFoundError:  # a source tree without the package installed
+        return "unknown"
+
+
+def overview() -> str:
+    """``loginguard --help``: loginguard's own commands first, each with what it does."""
+    import textwrap
+
+    import django
+    from django.core.management import get_commands, load_command_class
+
+    django.setup()
+    ours, django_commands = [], []
+    for name, app in sorted(get_commands().items()):
+        if app.startswith("loginguard."):
+            first = load_command_class(app, name).help.split(". ")[0].rstrip(".")
+            ours.append(textwrap.fill(first + ".", 88, initial_indent=f"  {name:<18}",
+                                      subsequent_indent=" " * 20))
+        else:
+            django_commands.append(name)
+    return "\n".join([
+        "Usage: loginguard COMMAND [options]    (loginguard COMMAND --help for its options)",
+        "", "loginguard's commands:", *ours, "",
+        "Django's commands, for the operator (migrate, check --deploy, shell, dbshell, ...):",
+        textwrap.fill(", ".join(django_commands), 88, initial_indent="  ",
+                      subsequent_indent="  "),
+        "", "Settings come from the environment: see docs/operations.md.", ""])
 
 
 def main() -> None:
+    argv = sys.argv
+    if argv[1:] == ["--version"]:
+        import django
+
+        sys.stdout.write(f"loginguard {loginguard_version()} (Django {django.get_version()})\n")
+        return
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loginguard.settings")
+    if len(argv) < 2 or HELP_ARGS.intersection(argv[1:]):
+        # Help reads no secret: without a throwaway key, production settings would refuse
+        # to load and Django would list only its own commands.
+        os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
     from django.core.exceptions import ImproperlyConfigured
 
     try:
         from django.core.management import execute_from_command_line
 
-        execute_from_command_line(sys.argv)
+        if len(argv) < 2 or argv[1:] in (["help"], ["--help"], ["-h"]):
+            sys.stdout.write(overview())
+            return
+        execute_from_command_line(argv)
     except ImproperlyConfigured as exc:
         # A bad environment variable: one clear line, not a traceback.
         sys.stderr.write(f"loginguard: configuration error: {exc}\n")

@@ -142,6 +142,20 @@ DATABASES["default"]["CONN_MAX_AGE"] = 60
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# `loginguard check --deploy`, each silenced with its reason:
+SILENCED_SYSTEM_CHECKS = [
+    # W003 looks for django.middleware.csrf.CsrfViewMiddleware by name; ours is that very
+    # class, wrapped to skip the cookie-free API (web/browser.py), so every page has it.
+    "security.W003",
+    # W008 (SECURE_SSL_REDIRECT): TLS ends at the reverse proxy, which redirects http to
+    # https (docs/operations.md); redirecting here too would send the proxy's and load
+    # balancer's plain-http health checks (/healthz, /readyz) away.
+    "security.W008",
+    # W021 (SECURE_HSTS_PRELOAD): joining the browsers' preload list is a commitment for
+    # the whole domain that only its owner can make; HSTS itself is on.
+    "security.W021",
+]
+
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                           "LOCATION": REDIS_URL}}

@@ -52,6 +52,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("security/tokens/<str:token_id>/revoke/", security.token_revoke,
          name="token_revoke"),
     path("gateway/", gateway.gateway_home, name="gateway"),
+    path("gateway/ip-policy/", gateway.gateway_ip_policy, name="gateway_ip_policy"),
     path("gateway/accounts/<str:account_id>/", gateway.gateway_account_page,
          name="gateway_account"),
     path("gateway/accounts/<str:account_id>/connect/", gateway.gateway_connect,

@@ -228,3 +228,23 @@ def test_bad_ip_policy_changes_nothing(personas: Personas, signed_in: Signer,
     assert response.status_code == 400
     assert ClientAccount.objects.get(pk=personas.account.pk).ip_match == "exact"
 
+
+
+def test_a_reseller_user_sets_the_policy_of_the_resellers_own_users(
+        personas: Personas, signed_in: Signer) -> None:
+    from loginguard.tenancy.models import Reseller
+
+    rita = signed_in(personas.reseller_user)
+    page = rita.get("/gateway/")
+    assert b"IP policy of Northwind" in page.content
+    assert rita.post("/gateway/ip-policy/", {"ip_match": "network"}).status_code == 302
+    assert Reseller.objects.get(pk=personas.reseller.pk).ip_match == "network"
+    event = AuditEvent.objects.get(event_type="reseller.ip_policy_changed")
+    assert event.extra == {"from": "exact", "to": "network"}
+    assert event.actor == personas.reseller_user
+    assert rita.post("/gateway/ip-policy/", {"ip_match": "bogus"}).status_code == 400
+    # Only the reseller's own: Southwind's is untouched; a client user gets no gateway.
+    assert Reseller.objects.get(pk=personas.other_reseller.pk).ip_match == "exact"
+    bob = signed_in(personas.member)
+    assert bob.post("/gateway/ip-policy/", {"ip_match": "off"}).status_code == 404
+    assert Reseller.objects.get(pk=personas.reseller.pk).ip_match == "network"

@@ -29,6 +29,7 @@ from loginguard.tenancy.services import (
     account_set_ip_policy,
     connection_create,
     connection_delete,
+    reseller_set_ip_policy,
 )
 from loginguard.users.models import User, UserKind
 from loginguard.users.services import user_create
@@ -101,11 +102,34 @@ def gateway_home(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Created {account.name}. Its first admin was invited "
                                       "by email; you are connected to it.")
             return redirect("gateway")
+    return render_home(request, actor, status=400 if errors else 200, errors=errors,
+                       posted=request.POST)
+
+
+def render_home(request: HttpRequest, actor: User, *, status: int = 200,
+                **extra: Any) -> HttpResponse:
     connected = set(Connection.objects.filter(user=actor).values_list("account_id", flat=True))
     accounts = [(a, a.pk in connected) for a in reseller_accounts(actor)]
-    return render(request, "gateway/home.html", {"accounts": accounts, "errors": errors,
-                                                 "posted": request.POST},
-                  status=400 if errors else 200)
+    return render(request, "gateway/home.html", {
+        "accounts": accounts, "reseller": actor.reseller, "ip_choices": IpMatch.choices,
+        **extra}, status=status)
+
+
+@page
+@require_POST
+def gateway_ip_policy(request: HttpRequest) -> HttpResponse:
+    """The IP policy of the reseller's own users (their devices and sessions)."""
+    actor, _ = reseller_actor(request)
+    assert actor.reseller is not None
+    try:
+        reseller_set_ip_policy(actor=actor, reseller=actor.reseller,
+                               policy=request.POST.get("ip_match", ""),
+                               info=RequestInfo.of(request))
+    except ValidationError as exc:
+        return render_home(request, actor, status=400, policy_errors=exc.messages)
+    messages.success(request, f"Trusted-device IP policy of {actor.reseller.name}'s users "
+                              "saved. It applies from the next sign-in.")
+    return redirect("gateway")
 
 
 @page

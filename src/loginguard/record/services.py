@@ -14,7 +14,7 @@ from loginguard.audit.services import record
 from loginguard.codes.models import CodePurpose
 from loginguard.codes.services import QuotaError, Verdict, code_issue, code_verify
 from loginguard.devices.models import TrustedDevice
-from loginguard.devices.request_info import RequestInfo
+from loginguard.devices.request_info import NO_REQUEST, RequestInfo
 from loginguard.devices.services import trusted_device_match
 from loginguard.emails import kinds as emails
 from loginguard.lib import clock
@@ -222,8 +222,20 @@ def user_set_active(*, actor: User, target: User, active: bool, info: RequestInf
     """Deactivation ends the user's sessions, revokes devices and tokens (SPEC §2.3, §5)."""
     if not permissions.can_edit_permissions(actor, target):
         raise PermissionDenied
+    _active_write(target=target, active=active, actor=actor, info=info)
+
+
+def user_set_active_by_operator(*, target: User, active: bool) -> bool:
+    """``loginguard deactivate_user`` / ``reactivate_user``: the same change, audited
+    ``via: cli``. Whether anything changed."""
+    return _active_write(target=target, active=active, actor=None, info=NO_REQUEST,
+                         via="cli")
+
+
+def _active_write(*, target: User, active: bool, actor: User | None, info: RequestInfo,
+                  via: str = "") -> bool:
     if target.is_active == active:
-        return
+        return False
     with transaction.atomic():
         changes: dict[str, object] = {"is_active": active}
         if not active:  # outstanding reset and invitation links die for good
@@ -236,5 +248,5 @@ def user_set_active(*, actor: User, target: User, active: bool, info: RequestInf
             emails.send_account_deactivated(user=target, by=actor)
         record(event_type=EventType.USER_DEACTIVATED if not active
                else EventType.USER_REACTIVATED, subject=target, actor=actor, ip=info.ip,
-               user_agent=info.user_agent)
-
+               user_agent=info.user_agent, extra={"via": via} if via else None)
+    return True

@@ -111,3 +111,17 @@ def password_change(request: HttpRequest, *, user: User, current: object, new: o
             emails.send_password_changed(user=user, ip=info.ip,
                                          how="changed in the Security section")
     return {}
+
+
+def user_unlock_by_operator(*, user: User) -> int:
+    """``loginguard unlock_user``: clear the user's sign-in and code locks (every source),
+    audited ``via: cli``. How many counters were cleared."""
+    from loginguard.codes.models import CodePurpose
+    from loginguard.throttle.policies import user_locks_clear
+
+    with transaction.atomic():
+        cleared = user_locks_clear(username_key=user.username_key, user_id=user.pk,
+                                   code_purposes=list(CodePurpose.values))
+        record(event_type=EventType.USER_UNLOCKED, subject=user, actor=None,
+               extra={"via": "cli", "counters": cleared})
+    return cleared

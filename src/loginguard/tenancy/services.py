@@ -103,17 +103,60 @@ def account_set_ip_policy(*, actor: User, account: ClientAccount, policy: str,
 
     if not can_administer(actor, account):
         raise PermissionDenied
+    _ip_policy_write(target=account, policy=policy, actor=actor, info=info)
+
+
+def reseller_set_ip_policy(*, actor: User, reseller: Reseller, policy: str,
+                           info: RequestInfo = NO_REQUEST) -> None:
+    """The policy of the reseller's own users (their trusted devices and sessions), set by
+    one of them in the gateway."""
+    if actor.reseller_id != reseller.pk:
+        raise PermissionDenied
+    _ip_policy_write(target=reseller, policy=policy, actor=actor, info=info)
+
+
+def ip_policy_set_by_operator(*, target: ClientAccount | Reseller, policy: str) -> bool:
+    """``loginguard set_ip_policy``: no user acts; audited ``via: cli``. Whether it
+    changed."""
+    return _ip_policy_write(target=target, policy=policy, actor=None, info=NO_REQUEST,
+                            via="cli")
+
+
+def _ip_policy_write(*, target: ClientAccount | Reseller, policy: str, actor: User | None,
+                     info: RequestInfo, via: str = "") -> bool:
     if policy not in IpMatch.values:
         raise ValidationError("Choose exact, network or off.")
-    if account.ip_match == policy:
+    if target.ip_match == policy:
+        return False
+    extra = {"from": target.ip_match, "to": policy, **({"via": via} if via else {})}
+    with transaction.atomic():
+        type(target).objects.filter(pk=target.pk).update(ip_match=policy)
+        target.ip_match = policy
+        if isinstance(target, ClientAccount):
+            record(event_type=EventType.ACCOUNT_IP_POLICY_CHANGED, actor=actor,
+                   account=target, reseller=target.reseller, ip=info.ip,
+                   user_agent=info.user_agent, extra=extra)
+        else:
+            record(event_type=EventType.RESELLER_IP_POLICY_CHANGED, actor=actor,
+                   reseller=target, ip=info.ip, user_agent=info.user_agent, extra=extra)
+    return True
+
+
+def account_rename(*, account: ClientAccount, name: str, actor: User | None = None,
+                   via: str = "", info: RequestInfo = NO_REQUEST) -> None:
+    """A new name for a client account (unique, ignoring case; audited with both)."""
+    name = _clean_name(name, "client account")
+    if name == account.name:
         return
     with transaction.atomic():
-        old = account.ip_match
-        ClientAccount.objects.filter(pk=account.pk).update(ip_match=policy)
-        account.ip_match = policy
-        record(event_type=EventType.ACCOUNT_IP_POLICY_CHANGED, actor=actor, account=account,
+        if ClientAccount.objects.filter(name__iexact=name).exclude(pk=account.pk).exists():
+            raise ValidationError(f"A client account named {name!r} already exists.")
+        old = account.name
+        ClientAccount.objects.filter(pk=account.pk).update(name=name)
+        account.name = name
+        record(event_type=EventType.ACCOUNT_RENAMED, actor=actor, account=account,
                reseller=account.reseller, ip=info.ip, user_agent=info.user_agent,
-               extra={"from": old, "to": policy})
+               extra={"from": old, "to": name, **({"via": via} if via else {})})
 
 
 def account_set_active(*, account: ClientAccount, active: bool, actor: User | None = None,

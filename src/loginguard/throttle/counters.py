@@ -8,6 +8,7 @@ increment. Redis: every update is one Lua script, which Redis runs atomically. B
 
 from __future__ import annotations
 
+import re
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,7 +17,7 @@ from typing import Any, Protocol
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 
 from loginguard.lib import clock, rows
 from loginguard.throttle.models import Counter
@@ -74,6 +75,8 @@ class Store(Protocol):
     def release(self, key: str) -> None: ...
 
     def clear(self, key: str) -> None: ...
+
+    def clear_all(self, keys: list[str], prefix: str) -> int: ...
 
 
 @cache
@@ -160,6 +163,11 @@ class DatabaseStore:
 
     def clear(self, key: str) -> None:
         Counter.objects.filter(key=key).delete()
+
+    def clear_all(self, keys: list[str], prefix: str) -> int:
+        deleted, _ = Counter.objects.filter(
+            Q(key__in=keys) | Q(key__startswith=prefix)).delete()
+        return deleted
 
 
 # KEYS[1]: the counter's hash. ARGV: now, window (s, or -1 for none), lock_from (or -1),
@@ -274,6 +282,11 @@ class RedisStore:
     def clear(self, key: str) -> None:
         self.redis.delete(self.prefix + key)
 
+    def clear_all(self, keys: list[str], prefix: str) -> int:
+        pattern = re.sub(r"([*?\[\]\\])", r"\\\1", self.prefix + prefix) + "*"
+        found = [self.prefix + key for key in keys] + list(self.redis.scan_iter(match=pattern))
+        return int(self.redis.delete(*found)) if found else 0
+
 
 def redis_prefix(db: dict[str, Any] | None = None) -> str:
     """This installation's keys, named after its database (`loginguard:<host>:<port>/<name>
@@ -294,6 +307,12 @@ def store() -> Store:
 def read_many(keys: dict[str, timedelta | None]) -> dict[str, State]:
     """Several counters in one round trip (the sign-in path reads two on every attempt)."""
     return store().read_many(keys, clock.now())
+
+
+def clear_all(keys: list[str], prefix: str) -> int:
+    """Forget these counters and every one whose key starts with ``prefix``; how many
+    there were."""
+    return store().clear_all(keys, prefix)
 
 
 def read(key: str, window: timedelta | None = None) -> State:

@@ -99,6 +99,13 @@ def password_counters_clear(username_key: str) -> None:
     counters.clear(f"pw-user:{username_key}")
 
 
+def user_locks_clear(*, username_key: str, user_id: int, code_purposes: list[str]) -> int:
+    """The operator's unlock: every password counter of this username (every source and
+    the username-wide one) and the user's code-step counters. How many there were."""
+    keys = [f"pw-user:{username_key}", *(_code_key(user_id, p) for p in code_purposes)]
+    return counters.clear_all(keys, prefix=f"pw-user:{username_key}:")
+
+
 def _code_key(user_id: int, purpose: str) -> str:
     return f"code-user:{user_id}" if purpose == "login" else f"code-{purpose}:{user_id}"
 

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from loginguard.devices.request_info import NO_REQUEST
 from loginguard.lib.cli import validation_errors_as_command_errors
 from loginguard.record.services import email_set
-from loginguard.users.models import User, username_key
+from loginguard.users.cli import user_named
 from loginguard.users.services import clean_email
 
 
@@ -26,9 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("email", help="The new address.")
 
     def handle(self, *args: Any, username: str, email: str, **options: Any) -> None:
-        user = User.objects.filter(username_key=username_key(username.strip())).first()
-        if user is None:
-            raise CommandError(f"No user named {username!r}.")
+        user = user_named(username)
         with validation_errors_as_command_errors():
             address = clean_email(email)
         if address.casefold() == user.email.casefold():

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import select
 import sys
 from argparse import ArgumentParser
 from typing import Any
@@ -39,6 +40,10 @@ class Command(BaseCommand):
         if admin and not account:
             raise CommandError("--admin applies only to client users (with --account).")
         password = None
+        if not password_stdin and not invite and stdin_has_data():
+            raise CommandError(
+                "Standard input holds data but --password-stdin was not given: add "
+                "--password-stdin to set the password from it (nothing was created).")
         if password_stdin:
             password = sys.stdin.readline().rstrip("\r\n")
             if not password:
@@ -51,3 +56,17 @@ class Command(BaseCommand):
         role = "client admin" if admin else f"{user.kind} user"
         how = " and sent an invitation" if invite else ""
         self.stdout.write(f"Created {role} {user.username} <{user.email}>{how}.")
+
+
+def stdin_has_data() -> bool:
+    """Something was piped in (``echo pw | loginguard create_user ...``): a password the
+    operator meant to set must not be ignored silently. A terminal, an empty pipe or
+    /dev/null is no data; nothing is consumed."""
+    stream = sys.stdin
+    if stream is None or stream.closed or stream.isatty():
+        return False
+    try:
+        readable, _, _ = select.select([stream], [], [], 0)
+        return bool(readable) and bool(stream.buffer.peek(1))  # type: ignore[union-attr]
+    except (OSError, ValueError, AttributeError):  # not a real file (an IDE, a test)
+        return False
