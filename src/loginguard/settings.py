@@ -228,6 +228,10 @@ EMAIL_USE_TLS = env.flag("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = 20
 DEFAULT_FROM_EMAIL = env.text("DEFAULT_FROM_EMAIL", "loginguard <no-reply@localhost>")
 # Failed deliveries are retried with exponential backoff, then recorded as failed.
+# /readyz reports the email queue as not ready when a message has waited longer than this
+# (seconds; 0 leaves the queue out of readiness). See docs/operations.md.
+READYZ_EMAIL_QUEUE_MAX_AGE = env.number("READYZ_EMAIL_QUEUE_MAX_AGE", 900,
+                                        max_value=7 * 24 * 3600)
 EMAIL_MAX_ATTEMPTS = 8
 EMAIL_RETRY_BASE_SECONDS = 15
 

@@ -16,8 +16,10 @@ DOCS_PATH = "/api/v1/docs"
 
 
 class HealthCheckMiddleware:
-    """Answers /healthz before sessions, hosts or the database are touched: load
-    balancers poll it constantly and it must stay cheap."""
+    """Answers /healthz (liveness: the process answers) before sessions, hosts or the
+    database are touched: load balancers poll it constantly and it must stay cheap; and
+    /readyz (readiness: the database, Redis and the email queue; web/health.py) before
+    sessions too."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -25,6 +27,10 @@ class HealthCheckMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path == "/healthz" and request.method in ("GET", "HEAD"):
             return HttpResponse("ok", content_type="text/plain")
+        if request.path == "/readyz" and request.method in ("GET", "HEAD"):
+            from loginguard.web.health import readyz
+
+            return readyz(request)
         return self.get_response(request)
 
 

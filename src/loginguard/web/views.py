@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
+from loginguard.web.health import outage_cause, unavailable
 from loginguard.web.middleware import API_PREFIX
 
 
@@ -25,6 +26,9 @@ def api_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    cause = outage_cause()
+    if cause is not None:  # the database or Redis is down: a clear 503, not a 500
+        return unavailable(request, cause)
     if request.path.startswith(API_PREFIX):
         return JsonResponse({"detail": "Internal server error."}, status=500)
     return render(request, "500.html", status=500)
