@@ -57,8 +57,12 @@ def main() -> None:
     from django.core.exceptions import ImproperlyConfigured
 
     try:
+        from django.conf import settings
         from django.core.management import execute_from_command_line
 
+        # Load the settings here, so a bad environment stops every command with one
+        # line (Django would run its own commands without them, and say little).
+        settings.INSTALLED_APPS  # noqa: B018
         if len(argv) < 2 or argv[1:] in (["help"], ["--help"], ["-h"]):
             sys.stdout.write(overview())
             return

@@ -260,16 +260,22 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
+# LOG_FORMAT: "text" (a line for people) or "json" (one object per line for a log
+# pipeline); LOG_LEVEL: DEBUG, INFO (default), WARNING, ERROR. Everything goes to stderr.
+LOG_FORMAT = env.choice("LOG_FORMAT", "text", ("text", "json"))
+LOG_LEVEL = env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"),
+                       upper=True)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "formatters": {"text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+                   "json": {"()": "loginguard.web.logs.JsonFormatter"}},
     "filters": {"drop_api_refusals": {"()": "loginguard.web.logs.DropApiRefusals"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": "INFO"},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"},
                 "django.request": {"filters": ["drop_api_refusals"]},
                 # One line per request (web.middleware.AccessLogMiddleware); the tests
                 # read it through caplog, so it propagates to the root handler.
-                "loginguard.access": {"level": "INFO"}},
+                "loginguard.access": {"level": LOG_LEVEL}},
 }

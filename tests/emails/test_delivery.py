@@ -130,3 +130,22 @@ def test_a_duplicate_task_does_not_send_twice(user: User) -> None:
     email = queue_email(kind="invitation", to=user.email, context={"user": user, "link": "x"})
     deliver_email.using(queue_name="email").enqueue(email.pk)
     assert len(deliver()) == 1
+
+
+def test_the_worker_log_says_which_email_failed_and_why_never_success(
+        smtp: tuple[Sink, int], user: User, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    caplog.set_level(logging.INFO)
+    queue_email(kind="invitation", to=user.email, context={"user": user, "link": "x"})
+    deliver()  # nothing listens on the port
+    email = OutgoingEmail.objects.get()
+    lines = [(r.name, r.levelname, r.getMessage()) for r in caplog.records]
+    assert ("loginguard.emails.tasks", "WARNING",
+            f"email {email.pk} (invitation) to {user.email} failed (attempt 1), retrying in "
+            f"15s: {email.last_error}") in lines
+    task_lines = [m for name, _, m in lines if name == "django_tasks"
+                  and "deliver_email" in m and "state=" in m and "RUNNING" not in m]
+    assert task_lines and all("state=FAILED" in m for m in task_lines)
+    result = DBTaskResult.objects.filter(status="FAILED").get()
+    assert "DeliveryFailed" in str(result.exception_class_path)

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import json
+import logging
 from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
 
 from loginguard.audit.events import EventType
 from loginguard.audit.models import AuditEvent
@@ -9,6 +13,10 @@ from loginguard.lib import clock
 if TYPE_CHECKING:
     from loginguard.tenancy.models import ClientAccount, Reseller
     from loginguard.users.models import User
+
+
+audit_logger = logging.getLogger("loginguard.audit")
+LOG_WITHHELD = {"username", "username_key"}
 
 
 def record(
@@ -36,7 +44,7 @@ def record(
     if account_id is not None and reseller_id is None and account is not None:
         reseller_id = account.reseller_id
     # Request data can carry NUL bytes, which PostgreSQL text and jsonb reject.
-    return AuditEvent.objects.create(
+    event = AuditEvent.objects.create(
             event_type=event_type,
             subject=subject,
             actor=actor,
@@ -47,6 +55,24 @@ def record(
             extra=_clean(extra or {}),
             created_at=clock.now(),
         )
+    # The log gets the event once it is true: after the commit, never for a change that
+    # rolled back. The row's fields only: audit rows never hold a secret (no code, token,
+    # password or link), so neither does this line.
+    transaction.on_commit(lambda: _log(event))
+    return event
+
+
+def _log(event: AuditEvent) -> None:
+    fields = {"event": str(event.event_type), "subject_id": event.subject_id,
+              "actor_id": event.actor_id, "account_id": event.account_id,
+              "reseller_id": event.reseller_id, "client_ip": event.ip}
+    details = " ".join(f"{key}={value}" for key, value in fields.items()
+                       if value is not None and key != "event")
+    # A failed sign-in's typed username stays in the audit row only: people type their
+    # password into the username field, and logs travel further than the database.
+    shown = {k: v for k, v in event.extra.items() if k not in LOG_WITHHELD}
+    audit_logger.info("%s %s", event.event_type, details,
+                      extra={**fields, "details": json.dumps(shown, sort_keys=True)})
 
 
 def _clean(value: Any) -> Any:

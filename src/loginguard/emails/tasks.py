@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import NoReturn
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -11,6 +12,12 @@ from django_tasks import task
 from loginguard.emails.models import EmailStatus, OutgoingEmail
 
 logger = logging.getLogger(__name__)
+
+
+class DeliveryFailed(Exception):
+    """This attempt did not deliver the email. Raised after the failure is recorded (and
+    the retry queued), so the task queue logs and stores the attempt as failed, never as
+    a success."""
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -37,7 +44,7 @@ def deliver_email(email_id: int) -> str:
     try:
         message.send(fail_silently=False)
     except Exception as exc:  # SMTP errors come in many classes (socket, smtplib, ssl).
-        return _record_failure(email, exc)
+        _record_failure(email, exc)
     email.status = EmailStatus.SENT
     email.attempts += 1
     email.sent_at = timezone.now()
@@ -47,10 +54,11 @@ def deliver_email(email_id: int) -> str:
     email.body_text = email.body_html = ""
     email.save(update_fields=["status", "attempts", "sent_at", "last_error", "body_text",
                               "body_html"])
+    logger.info("email %s (%s) to %s sent", email.pk, email.kind, email.to)
     return "sent"
 
 
-def _record_failure(email: OutgoingEmail, exc: Exception) -> str:
+def _record_failure(email: OutgoingEmail, exc: Exception) -> NoReturn:
     email.attempts += 1
     email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
     if email.attempts >= settings.EMAIL_MAX_ATTEMPTS:
@@ -58,13 +66,15 @@ def _record_failure(email: OutgoingEmail, exc: Exception) -> str:
         email.body_text = email.body_html = ""  # undeliverable: its code or link dies here
         email.save(update_fields=["status", "attempts", "last_error", "body_text",
                                   "body_html"])
-        logger.error("email %s to %s failed for good: %s", email.pk, email.to, email.last_error)
-        return "failed"
+        logger.error("email %s (%s) to %s failed for good after %s attempts: %s", email.pk,
+                     email.kind, email.to, email.attempts, email.last_error)
+        raise DeliveryFailed(f"email {email.pk} failed for good: {email.last_error}")
     email.status = EmailStatus.QUEUED
     email.save(update_fields=["status", "attempts", "last_error"])
     delay = retry_delay(email.attempts)
     deliver_email.using(queue_name="email", run_after=timezone.now() + delay).enqueue(email.pk)
-    logger.warning("email %s to %s failed (attempt %s), retrying in %ss: %s",
-                   email.pk, email.to, email.attempts, int(delay.total_seconds()),
-                   email.last_error)
-    return "retry"
+    logger.warning("email %s (%s) to %s failed (attempt %s), retrying in %ss: %s",
+                   email.pk, email.kind, email.to, email.attempts,
+                   int(delay.total_seconds()), email.last_error)
+    raise DeliveryFailed(f"email {email.pk} not delivered (attempt {email.attempts}, "
+                         f"retry queued): {email.last_error}")

@@ -71,6 +71,16 @@ class Env:
             return default
         return [item.strip() for item in value.split(",") if item.strip()]
 
+    def choice(self, name: str, default: str, choices: tuple[str, ...], *,
+               upper: bool = False) -> str:
+        value = self.raw(name)
+        if value is None:
+            return default
+        value = value.upper() if upper else value.lower()
+        if value not in choices:
+            raise ImproperlyConfigured(f"{name}={value!r}: use one of {', '.join(choices)}.")
+        return value
+
     def hosts(self, name: str) -> list[str]:
         """Host names (``app.example.com``) or parent domains (``.example.com``), lower
         case, without scheme, port or path."""

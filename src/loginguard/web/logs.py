@@ -1,8 +1,12 @@
-"""Logging filters the settings attach (supported `logging` configuration, no patching)."""
+"""Logging filters and the JSON formatter the settings attach (supported `logging`
+configuration, no patching)."""
 
 from __future__ import annotations
 
+import json
 import logging
+from datetime import UTC, datetime
+from typing import Any
 
 from loginguard.web.middleware import API_PREFIX
 
@@ -23,3 +27,29 @@ class DropApiRefusals(logging.Filter):
             return True
         return not ((status == 401 and path.startswith(API_PREFIX))
                     or (status in (401, 403) and path == FORWARD_PATH))
+
+
+# The attributes every LogRecord has; anything else on a record came from ``extra=`` and
+# is a field of the JSON line.
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+_DROPPED = {"request", "server_time"}  # Django's own extras: objects, not fields
+
+
+class JsonFormatter(logging.Formatter):
+    """``LOG_FORMAT=json``: one JSON object per line, with the time (UTC, ISO 8601), level,
+    logger, message and the fields the caller passed in ``extra`` (the access log's
+    method, path, status...); a traceback as one escaped string."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(
+                timespec="milliseconds").replace("+00:00", "Z"),
+            "level": record.levelname, "logger": record.name,
+            "message": record.getMessage()}
+        for key, value in vars(record).items():
+            if key not in _STANDARD and key not in _DROPPED and not key.startswith("_"):
+                line[key] = value if isinstance(value, str | int | float | bool | None) \
+                    else str(value)
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False)

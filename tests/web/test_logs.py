@@ -1,0 +1,99 @@
+"""LOG_FORMAT=json|text and LOG_LEVEL; the access log's fields; security events in the
+log after their commit, without secrets; a failed email attempt is never a success
+(issue 15 item 3)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from loginguard.web.logs import JsonFormatter
+from tests.conftest import Personas, Visitor, deliver
+
+
+def json_lines(caplog: pytest.LogCaptureFixture, logger: str) -> list[dict[str, Any]]:
+    formatter = JsonFormatter()
+    return [json.loads(formatter.format(r)) for r in caplog.records if r.name == logger]
+
+
+@pytest.mark.django_db
+def test_access_log_fields_in_json(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="loginguard.access")
+    Visitor().get("/login/?next=/x&code=123456&password=hunter2")
+    [line] = json_lines(caplog, "loginguard.access")
+    assert line["method"] == "GET" and line["status"] == 200
+    assert line["path"] == "/login/?next=/x&code=[redacted]&password=[redacted]"
+    assert line["client_ip"] == "198.51.100.23" and line["user_id"] is None
+    assert isinstance(line["duration_ms"], float)
+    assert line["level"] == "INFO" and line["time"].endswith("Z")
+    assert "123456" not in json.dumps(line) and "hunter2" not in json.dumps(line)
+
+
+@pytest.mark.django_db
+def test_security_events_reach_the_log_after_commit_without_secrets(
+        personas: Personas, caplog: pytest.LogCaptureFixture,
+        django_capture_on_commit_callbacks: Any) -> None:
+    caplog.set_level(logging.INFO, logger="loginguard.audit")
+    visitor = Visitor()
+    with django_capture_on_commit_callbacks(execute=True):
+        visitor.post("/login/", {"username": "my-password-by-mistake", "password": "x" * 12})
+        visitor.sign_in(personas.member)
+    lines = json_lines(caplog, "loginguard.audit")
+    events = [line["event"] for line in lines]
+    assert "login.failed" in events and "code.sent" in events
+    assert "login.succeeded" in events
+    text = json.dumps(lines)
+    assert "my-password-by-mistake" not in text  # a typed username stays in the row only
+    sent = next(line for line in lines if line["event"] == "code.sent")
+    assert sent["subject_id"] == personas.member.pk and sent["client_ip"] == "198.51.100.23"
+    for message in deliver():  # no code from any email in any log line
+        for code in __import__("re").findall(r"(?<!\d)\d{6}(?!\d)", str(message.body)):
+            assert code not in text
+
+
+@pytest.mark.django_db
+def test_a_rolled_back_change_is_not_logged(personas: Personas,
+                                            caplog: pytest.LogCaptureFixture,
+                                            django_capture_on_commit_callbacks: Any) -> None:
+    from django.db import transaction
+
+    from loginguard.audit.events import EventType
+    from loginguard.audit.services import record
+
+    caplog.set_level(logging.INFO, logger="loginguard.audit")
+    with (django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError),
+          transaction.atomic()):
+        record(event_type=EventType.USER_UPDATED, subject=personas.member)
+        raise RuntimeError
+    assert json_lines(caplog, "loginguard.audit") == []
+
+
+def run_cli(tmp_path: Path, code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {**os.environ, "SECRET_KEY": secrets.token_urlsafe(50),
+               "DATABASE_URL": f"sqlite:///{tmp_path / 'log.sqlite3'}", **env}
+    environ.pop("DJANGO_SETTINGS_MODULE", None)
+    return subprocess.run([sys.executable, "-m", "loginguard.cli", "shell", "-c", code],
+                          env=environ, capture_output=True, text=True, timeout=60)
+
+
+def test_log_format_and_level_come_from_the_environment(tmp_path: Path) -> None:
+    code = ("import logging; log = logging.getLogger('loginguard.test'); "
+            "log.info('hello', extra={'answer': 42}); log.debug('hidden')")
+    as_json = run_cli(tmp_path, code, LOG_FORMAT="json")
+    [line] = [json.loads(x) for x in as_json.stderr.splitlines() if '"loginguard.test"' in x]
+    assert line["message"] == "hello" and line["answer"] == 42
+    as_text = run_cli(tmp_path, code, LOG_FORMAT="text", LOG_LEVEL="debug")
+    assert " INFO loginguard.test: hello" in as_text.stderr
+    assert "DEBUG loginguard.test: hidden" in as_text.stderr
+    quiet = run_cli(tmp_path, code, LOG_LEVEL="WARNING")
+    assert "hello" not in quiet.stderr
+    bad = run_cli(tmp_path, code, LOG_FORMAT="xml")
+    assert bad.returncode == 2 and "LOG_FORMAT='xml': use one of text, json" in bad.stderr
