@@ -228,6 +228,11 @@ EMAIL_USE_TLS = env.flag("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = 20
 DEFAULT_FROM_EMAIL = env.text("DEFAULT_FROM_EMAIL", "loginguard <no-reply@localhost>")
 # Failed deliveries are retried with exponential backoff, then recorded as failed.
+# Housekeeping (ops/housekeeping.py): how long the security log is kept, and how often the
+# workers sweep (0: never; then run `loginguard housekeeping` from cron).
+AUDIT_RETENTION_DAYS = env.number("AUDIT_RETENTION_DAYS", 400, min_value=1, max_value=36500)
+HOUSEKEEPING_INTERVAL_MINUTES = env.number("HOUSEKEEPING_INTERVAL_MINUTES", 60,
+                                           max_value=7 * 24 * 60)
 # /readyz reports the email queue as not ready when a message has waited longer than this
 # (seconds; 0 leaves the queue out of readiness). See docs/operations.md.
 READYZ_EMAIL_QUEUE_MAX_AGE = env.number("READYZ_EMAIL_QUEUE_MAX_AGE", 900,
