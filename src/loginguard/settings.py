@@ -4,6 +4,7 @@ start-up with a message naming the variable."""
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 import warnings
@@ -228,6 +229,17 @@ EMAIL_USE_TLS = env.flag("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = 20
 DEFAULT_FROM_EMAIL = env.text("DEFAULT_FROM_EMAIL", "loginguard <no-reply@localhost>")
 # Failed deliveries are retried with exponential backoff, then recorded as failed.
+# Metrics (lib/metrics.py): /metrics exists only with a token, which Prometheus sends as
+# `Authorization: Bearer <token>`. Several processes add up through files in one
+# directory (prometheus-client's multiprocess mode), set up before anything counts.
+METRICS_TOKEN = env.text("METRICS_TOKEN")
+if METRICS_TOKEN is not None and len(METRICS_TOKEN) < 16:
+    raise ImproperlyConfigured("METRICS_TOKEN is too short: use at least 16 random characters.")
+if METRICS_TOKEN and not os.environ.get("PROMETHEUS_MULTIPROC_DIR") and not TESTING:
+    _metrics_dir = VAR_DIR / "metrics"
+    _metrics_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_metrics_dir)
+
 # Housekeeping (ops/housekeeping.py): how long the security log is kept, and how often the
 # workers sweep (0: never; then run `loginguard housekeeping` from cron).
 AUDIT_RETENTION_DAYS = env.number("AUDIT_RETENTION_DAYS", 400, min_value=1, max_value=36500)

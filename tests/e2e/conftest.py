@@ -79,6 +79,10 @@ class Stack:
     env: dict[str, str]
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
+    def env_path(self, name: str) -> Path:
+        """A path under the installation's LOGINGUARD_VAR_DIR."""
+        return Path(self.env["LOGINGUARD_VAR_DIR"]) / name
+
     def cli(self, *args: str, stdin: str = "") -> str:
         result = subprocess.run([sys.executable, "-m", "loginguard.cli", *args], env=self.env,
                                 input=stdin.encode(), capture_output=True, timeout=120)

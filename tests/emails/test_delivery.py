@@ -136,9 +136,17 @@ def test_the_worker_log_says_which_email_failed_and_why_never_success(
         smtp: tuple[Sink, int], user: User, caplog: pytest.LogCaptureFixture) -> None:
     import logging
 
+    from prometheus_client import REGISTRY
+
+    def failed_count() -> float:
+        return REGISTRY.get_sample_value(
+            "loginguard_emails_total", {"kind": "invitation", "state": "failed"}) or 0.0
+
     caplog.set_level(logging.INFO)
+    before = failed_count()
     queue_email(kind="invitation", to=user.email, context={"user": user, "link": "x"})
     deliver()  # nothing listens on the port
+    assert failed_count() == before + 1  # the metric counts the failed attempt too
     email = OutgoingEmail.objects.get()
     lines = [(r.name, r.levelname, r.getMessage()) for r in caplog.records]
     assert ("loginguard.emails.tasks", "WARNING",

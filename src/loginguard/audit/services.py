@@ -8,7 +8,7 @@ from django.db import transaction
 
 from loginguard.audit.events import EventType
 from loginguard.audit.models import AuditEvent
-from loginguard.lib import clock
+from loginguard.lib import clock, metrics
 
 if TYPE_CHECKING:
     from loginguard.tenancy.models import ClientAccount, Reseller
@@ -63,6 +63,7 @@ def record(
 
 
 def _log(event: AuditEvent) -> None:
+    metrics.audit_event(str(event.event_type), event.extra)
     fields = {"event": str(event.event_type), "subject_id": event.subject_id,
               "actor_id": event.actor_id, "account_id": event.account_id,
               "reseller_id": event.reseller_id, "client_ip": event.ip}

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.template.loader import render_to_string
 
 from loginguard.emails.models import OutgoingEmail
-from loginguard.lib import clock
+from loginguard.lib import clock, metrics
 
 
 def render_email(kind: str, context: dict[str, Any]) -> tuple[str, str, str]:
@@ -31,4 +32,5 @@ def queue_email(*, kind: str, to: str, context: dict[str, Any]) -> OutgoingEmail
         kind=kind, to=to, subject=subject, body_text=text, body_html=html
     )
     deliver_email.using(queue_name="email").enqueue(email.pk)
+    transaction.on_commit(lambda: metrics.EMAILS.labels(kind=kind, state="queued").inc())
     return email

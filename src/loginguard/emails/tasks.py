@@ -10,6 +10,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from loginguard.emails.models import EmailStatus, OutgoingEmail
+from loginguard.lib import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -55,10 +56,12 @@ def deliver_email(email_id: int) -> str:
     email.save(update_fields=["status", "attempts", "sent_at", "last_error", "body_text",
                               "body_html"])
     logger.info("email %s (%s) to %s sent", email.pk, email.kind, email.to)
+    metrics.EMAILS.labels(kind=email.kind, state="sent").inc()
     return "sent"
 
 
 def _record_failure(email: OutgoingEmail, exc: Exception) -> NoReturn:
+    metrics.EMAILS.labels(kind=email.kind, state="failed").inc()
     email.attempts += 1
     email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
     if email.attempts >= settings.EMAIL_MAX_ATTEMPTS:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hmac
 import logging
 import re
 import time
@@ -9,6 +10,7 @@ from urllib.parse import quote, unquote
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from loginguard.lib import metrics
 from loginguard.lib.clientip import client_ip, peer_is_trusted_proxy
 
 API_PREFIX = "/api/"  # the JSON API: bearer tokens, no cookies, JSON errors
@@ -31,7 +33,22 @@ class HealthCheckMiddleware:
             from loginguard.web.health import readyz
 
             return readyz(request)
+        if request.path == "/metrics" and settings.METRICS_TOKEN:
+            return metrics_view(request)
         return self.get_response(request)
+
+
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """/metrics, only with METRICS_TOKEN set and only for `Authorization: Bearer <it>`
+    (Prometheus' `authorization` setting); without the setting the path does not exist."""
+    sent = request.META.get("HTTP_AUTHORIZATION", "")
+    expected = f"Bearer {settings.METRICS_TOKEN}"
+    if not hmac.compare_digest(sent.encode(), expected.encode()):
+        response = HttpResponse("Unauthorized\n", status=401, content_type="text/plain")
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    body, content_type = metrics.exposition()
+    return HttpResponse(body, content_type=content_type)
 
 
 class ContentSecurityPolicyMiddleware:
@@ -128,7 +145,12 @@ class AccessLogMiddleware:
         user_id = getattr(user, "pk", None)
         ip, method, path = client_ip(request), quote(request.method or "", safe=""), \
             loggable_path(request)
-        duration = round((time.perf_counter() - start) * 1000, 1)
+        seconds = time.perf_counter() - start
+        duration = round(seconds * 1000, 1)
+        kind = metrics.request_kind(request.path)
+        metrics.REQUEST_SECONDS.labels(kind=kind).observe(seconds)
+        if kind == "api":
+            metrics.API_REQUESTS.labels(status=str(response.status_code)).inc()
         # The fields again as extras: LOG_FORMAT=json writes them as JSON fields.
         access_logger.info(
             '%s "%s %s" %s %.1fms user=%s', ip, method, path, response.status_code,

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import os
 import re
 from argparse import ArgumentParser
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
@@ -36,6 +38,11 @@ class Command(BaseCommand):
 
         if not 1 <= workers <= 64:
             raise CommandError("--workers must be between 1 and 64.")
+        metrics_directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if metrics_directory:  # metrics on: forget the files of processes long gone
+            from loginguard.lib.metrics import clean_directory
+
+            clean_directory(Path(metrics_directory))
         host, port = parse_bind(bind)
         self.stdout.write(f"loginguard serving on http://{bind} with {workers} worker(s)")
         self.stdout.flush()

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import os
 from argparse import ArgumentParser
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -26,6 +28,11 @@ class Command(DbWorkerCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         no_housekeeping = bool(options.pop("no_housekeeping", False))
+        metrics_directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if metrics_directory:  # metrics on: forget the files of processes long gone
+            from loginguard.lib.metrics import clean_directory
+
+            clean_directory(Path(metrics_directory))
         minutes = settings.HOUSEKEEPING_INTERVAL_MINUTES
         if minutes and not no_housekeeping and not options.get("batch"):
             from loginguard.ops.housekeeping import start_periodic
