@@ -38,6 +38,14 @@ if _secret is None:
 elif len(_secret) < 32:
     raise ImproperlyConfigured("SECRET_KEY is too short: use at least 32 random characters.")
 SECRET_KEY: str = _secret
+# Rotation (docs/operations.md "Rotating SECRET_KEY"): the previous keys, newest first,
+# still accepted for what they signed (sessions, reset and invitation links) but never
+# used to sign anything new.
+SECRET_KEY_FALLBACKS = env.csv("SECRET_KEY_FALLBACKS", [])
+if any(len(key) < 32 for key in SECRET_KEY_FALLBACKS):
+    raise ImproperlyConfigured(
+        "SECRET_KEY_FALLBACKS has a key shorter than 32 characters: list the old keys "
+        "exactly as they were, separated by commas.")
 
 BASE_URL = env.url("BASE_URL", "http://127.0.0.1:8000", schemes=("http", "https"))
 ALLOWED_HOSTS = env.csv("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])

@@ -37,18 +37,27 @@ from loginguard.users.models import User
 SESSION_KEY_FORMAT = re.compile(r"[a-z0-9]{32}")
 
 
-# Pure functions of what the database holds, remembered per process: the same stored
-# session (or password hash) gives the same answer, and a changed or deleted row is a
-# different key or no row at all. Nothing here decides anything the database does not.
-@lru_cache(maxsize=4096)
+# Pure functions of what the database holds and of the keys, remembered per process: the
+# same stored session (or password hash) under the same keys gives the same answer, and a
+# changed or deleted row is a different entry or no row at all. Nothing here decides
+# anything the database and the settings do not.
 def decoded(session_data: str) -> Mapping[str, Any]:
     """A stored session's data, as Django's session store decodes and verifies it."""
+    return _decoded(session_data, settings.SECRET_KEY, tuple(settings.SECRET_KEY_FALLBACKS))
+
+
+def session_auth_hash(password: str) -> str:
+    """What Django stores in a session for a user with this password hash."""
+    return _auth_hash(password, settings.SECRET_KEY)
+
+
+@lru_cache(maxsize=4096)
+def _decoded(session_data: str, key: str, fallbacks: tuple[str, ...]) -> Mapping[str, Any]:
     return MappingProxyType(SessionStore().decode(session_data))
 
 
 @lru_cache(maxsize=4096)
-def session_auth_hash(password: str) -> str:
-    """What Django stores in a session for a user with this password hash."""
+def _auth_hash(password: str, key: str) -> str:
     return User(password=password).get_session_auth_hash()
 
 

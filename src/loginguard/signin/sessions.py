@@ -30,6 +30,7 @@ SEEN_RESOLUTION = timedelta(seconds=60)  # write "last seen" at most once a minu
 
 FP_KEY, STARTED_KEY, SEEN_KEY = "lg_fp", "lg_started", "lg_seen"
 METHOD_KEY = "lg_method"  # how this sign-in was proved: "code", "trusted_device", ...
+KEY_KEY = "lg_key"  # the session key its UserSession row is filed under
 
 
 def session_start(request: HttpRequest, *, user: User, info: RequestInfo, method: str) -> None:
@@ -44,6 +45,7 @@ def session_start(request: HttpRequest, *, user: User, info: RequestInfo, method
         request.session[METHOD_KEY] = method
         key = request.session.session_key
         assert key is not None  # login() created it
+        request.session[KEY_KEY] = key
         UserSession.objects.create(
             session_key=key, user=user, ip=info.ip,
             browser=info.fingerprint.browser, os=info.fingerprint.os,
@@ -78,6 +80,7 @@ def session_rotate_key(request: HttpRequest) -> None:
     if old:
         UserSession.objects.filter(session_key=old).update(
             session_key=request.session.session_key)
+    request.session[KEY_KEY] = request.session.session_key
 
 
 def sessions_end_all(*, user: User, keep_session_key: str | None = None) -> int:
@@ -101,11 +104,25 @@ def binding_violation(request: HttpRequest, policy: str) -> str | None:
 
     now = clock.now()
     session = request.session
+    _follow_key(session)
     reason = binding_reason(session, fingerprint(request), policy, now)
     if reason is None and seen_is_stale(session, now):
         session[SEEN_KEY] = now.isoformat()
         UserSession.objects.filter(session_key=session.session_key).update(last_seen_at=now)
     return reason
+
+
+def _follow_key(session: Any) -> None:
+    """Keep the session's UserSession row filed under its current key. Django itself gives
+    a session a new key when it accepts it under a SECRET_KEY_FALLBACKS key (and re-signs
+    it with the new key); without this, "sign out other sessions" and an admin's "end
+    session" would look for the old key and miss it."""
+    key, filed = session.session_key, session.get(KEY_KEY)
+    if filed == key:
+        return
+    if filed:
+        UserSession.objects.filter(session_key=filed).update(session_key=key)
+    session[KEY_KEY] = key
 
 
 def binding_reason(data: Mapping[str, Any], current: Fingerprint, policy: str,
