@@ -279,6 +279,17 @@ RULES: list[tuple[str, str, str, str]] = [
      "    except requirements.Unreadable:\n        demanded = []"),
     ("§12 fresh-code wants a code in this sign-in", "signin/sessions.py",
      '    return "code" in str(data.get(METHOD_KEY, "")).split("+")', "    return True"),
+    # §13 running it
+    ("§13 /metrics only with the bearer token", "web/middleware.py",
+     "    if not hmac.compare_digest(sent.encode(), expected.encode()):",
+     "    if False:"),
+    ("§13 §4 a session re-signed under a fallback key stays in the session list",
+     "signin/sessions.py",
+     "        UserSession.objects.filter(session_key=filed).update(session_key=key)",
+     "        pass"),
+    ("§13 the password step fails closed while Redis is down (503)", "web/views.py",
+     "    if cause is not None:  # the database or Redis is down: a clear 503, not a 500",
+     "    if False:"),
     # §9 headers
     ("§9 HSTS when secure", "settings.py",
      "SECURE_HSTS_SECONDS = 31536000 if SECURE_COOKIES else 0", "SECURE_HSTS_SECONDS = 0"),

@@ -210,7 +210,7 @@ def test_installations_sharing_a_redis_have_their_own_keys() -> None:
 def test_sign_in_fails_closed_when_redis_is_unreachable(
         personas: object, monkeypatch: pytest.MonkeyPatch) -> None:
     # A throttle that cannot count must not let attempts through unthrottled: the attempt
-    # is refused with the error page ("try again in a moment") and nothing is issued.
+    # is refused with the 503 page (issue 15: never a 500) and nothing is issued.
     from django.test import Client
 
     from loginguard.codes.models import OneTimeCode
@@ -222,6 +222,6 @@ def test_sign_in_fails_closed_when_redis_is_unreachable(
     client = Client(raise_request_exception=False)
     client.get("/login/")
     response = client.post("/login/", {"username": "bob", "password": PASSWORD})
-    assert response.status_code == 500
-    assert b"Try again in a moment" in response.content
+    assert response.status_code == 503 and response["Retry-After"] == "30"
+    assert b"Temporarily unavailable" in response.content
     assert not OneTimeCode.objects.exists() and "_auth_user_id" not in client.session
