@@ -314,7 +314,8 @@ def main() -> int:
         return 1 if missing else 0
     work = Path(tempfile.mkdtemp(prefix="lg-mutants-"))
     try:
-        for part in ("src", "tests"):
+        # The tests read the docs (runbooks, the nginx snippet) and deploy/ too.
+        for part in ("src", "tests", "docs", "deploy"):
             shutil.copytree(ROOT / part, work / part,
                             ignore=shutil.ignore_patterns("__pycache__"))
         shutil.copy(ROOT / "pyproject.toml", work)
@@ -342,9 +343,14 @@ def main() -> int:
             if result.returncode == 0:
                 print(f"{prefix} SURVIVED — no test fails without this rule {took}", flush=True)
                 bad += 1
+            elif not failed:
+                # No test failed: the suite did not run (a collection error, a missing
+                # file), which proves nothing about the rule.
+                tail = " | ".join(result.stdout.strip().splitlines()[-3:])
+                print(f"{prefix} ERROR — the suite did not run {took}: {tail}", flush=True)
+                bad += 1
             else:
-                caught = failed[0] if failed else f"pytest exit {result.returncode}"
-                print(f"{prefix} caught by {caught} {took}", flush=True)
+                print(f"{prefix} caught by {failed[0]} {took}", flush=True)
         print(f"{len(rules) - bad} of {len(rules)} rules have a test that fails without them")
         return 1 if bad else 0
     finally:
