@@ -33,6 +33,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("users/<str:user_id>/permissions/", record.permissions_tab, name="user_permissions"),
     path("users/<str:user_id>/notifications/", record.notifications_tab,
          name="user_notifications"),
+    path("users/<str:user_id>/deactivate/", record.user_deactivate, name="user_deactivate"),
+    path("users/<str:user_id>/reactivate/", record.user_reactivate, name="user_reactivate"),
     path("users/<str:user_id>/email/confirm/", record.email_confirm, name="email_confirm"),
     path("users/<str:user_id>/email/cancel/", record.email_cancel, name="email_cancel"),
     path("users/<str:user_id>/email/approve/", record.email_approve, name="email_approve"),

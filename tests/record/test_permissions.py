@@ -132,8 +132,8 @@ def test_bad_details_get_a_clear_error_and_change_nothing(
     before = User.objects.filter(pk=personas.member.pk).values().get()
     form = {"first_name": "", "last_name": "", "phone": "", "time_zone": "UTC",
             "email": "bob@acme.example", **data}
-    response = bob.post(f"/users/{personas.member.pk}/", form)
-    assert response.status_code == 400
+    response = bob.post(f"/users/{personas.member.pk}/", form, follow=True)
+    assert response.redirect_chain == [(f"/users/{personas.member.pk}/", 302)]
     assert b'class="errorlist"' in response.content
     after = User.objects.filter(pk=personas.member.pk).values().get()
     assert after == before

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -19,5 +20,5 @@ def signed_in() -> Callable[..., Visitor]:
     return sign_in
 
 
-def unlock(visitor: Visitor, password: str = PASSWORD) -> object:
-    return visitor.post("/security/unlock/", {"password": password})
+def unlock(visitor: Visitor, password: str = PASSWORD, follow: bool = False) -> Any:
+    return visitor.post("/security/unlock/", {"password": password}, follow=follow)

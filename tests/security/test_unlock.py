@@ -41,8 +41,8 @@ def test_own_password_unlocks_for_ten_minutes(personas: Personas, signed_in: Sig
 def test_wrong_password_does_not_unlock(personas: Personas, signed_in: Signer,
                                         password: str) -> None:
     bob = signed_in(personas.member)
-    response = unlock(bob, password)
-    assert response.status_code == 400 and b"That is not your password" in response.content
+    response = unlock(bob, password, follow=True)  # back at the record, with the error
+    assert response.status_code == 200 and b"That is not your password" in response.content
     assert "Trusted devices" not in record(bob, personas.member.pk)
 
 
@@ -51,8 +51,8 @@ def test_an_over_long_password_is_refused_without_hashing(personas: Personas,
                                                          hashed_lengths: list[int]) -> None:
     bob = signed_in(personas.member)
     hashed_lengths.clear()
-    response = unlock(bob, "x" * 1025)
-    assert response.status_code == 400 and b"That is not your password" in response.content
+    response = unlock(bob, "x" * 1025, follow=True)
+    assert response.status_code == 200 and b"That is not your password" in response.content
     assert hashed_lengths == []
 
 
@@ -60,7 +60,8 @@ def test_another_users_password_does_not_unlock(personas: Personas, signed_in: S
     personas.admin.set_password("the-admins-own-password-1")
     personas.admin.save()
     bob = signed_in(personas.member)
-    assert unlock(bob, "the-admins-own-password-1").status_code == 400
+    assert b"That is not your password" in unlock(bob, "the-admins-own-password-1",
+                                                  follow=True).content
 
 
 def test_wrong_passwords_count_toward_the_password_throttle(personas: Personas,
@@ -68,7 +69,7 @@ def test_wrong_passwords_count_toward_the_password_throttle(personas: Personas,
     bob = signed_in(personas.member)
     for _ in range(5):
         unlock(bob, "wrong-password-12")
-    response = unlock(bob)  # even the right one, while locked
+    response = unlock(bob, follow=True)  # even the right one, while locked
     assert b"Too many wrong passwords" in response.content
     assert b"Too many failed attempts" in Visitor().password("bob").content
 
@@ -131,11 +132,19 @@ def test_every_action_needs_csrf(personas: Personas, signed_in: Signer, path: st
     assert TrustedDevice.objects.count() == 1 and not ApiToken.objects.exists()
 
 
-@pytest.mark.parametrize("path", ["/security/unlock/", "/security/devices/remove-all/",
-                                  "/security/tokens/create/"])
-def test_actions_are_post_only(personas: Personas, signed_in: Signer, path: str) -> None:
-    bob = signed_in(personas.member)
-    assert bob.get(path).status_code == 405
+@pytest.mark.parametrize("path", ["/security/unlock/", "/security/lock/",
+                                  "/security/devices/remove-all/", "/security/tokens/create/",
+                                  "/security/password/", "/security/sessions/end-others/"])
+def test_a_get_of_an_action_url_does_nothing_and_is_never_a_bare_405(
+        personas: Personas, signed_in: Signer, path: str) -> None:
+    bob = signed_in(personas.member, trust="yes")
+    assert unlock(bob).status_code == 302
+    for method in ("get", "head"):
+        response = getattr(bob.client, method)(path)
+        assert response.status_code in (200, 302), (method, response.status_code)
+        if response.status_code == 200:  # the confirmation page: a form, nothing done yet
+            assert b'method="post"' in response.content or method == "head"
+    assert TrustedDevice.objects.count() == 1 and bob.signed_in_as() == "bob"
 
 
 def test_security_pages_are_not_cached_or_framed(personas: Personas, signed_in: Signer) -> None:

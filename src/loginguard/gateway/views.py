@@ -14,7 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_safe
 
 from loginguard.audit.events import EventType
 from loginguard.audit.selectors import account_security_log
@@ -36,6 +36,21 @@ from loginguard.users.services import user_create
 
 LOG_PAGE_SIZE = 25
 View = Callable[..., HttpResponse]
+
+
+def post_or_back(page_url: Callable[..., str]) -> Callable[[View], View]:
+    """A POST action; a GET (or HEAD) of its URL goes to the page that has its form (a
+    URL left in the address bar never answers a bare 405). The page's own guards run
+    there, so nothing about other tenants is revealed here."""
+    def decorate(view: View) -> View:
+        @require_http_methods(["GET", "HEAD", "POST"])
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method != "POST":
+                return redirect(page_url(request, *args, **kwargs))
+            return view(request, *args, **kwargs)
+        wrapped.__name__ = view.__name__
+        return wrapped
+    return decorate
 
 
 def page(view: View) -> View:
@@ -86,7 +101,7 @@ def administered_account(request: HttpRequest, account_id: object) -> ClientAcco
 # --- gateway ---------------------------------------------------------------------------
 
 @page
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def gateway_home(request: HttpRequest) -> HttpResponse:
     actor, _ = reseller_actor(request)
     errors: list[str] = []
@@ -116,7 +131,7 @@ def render_home(request: HttpRequest, actor: User, *, status: int = 200,
 
 
 @page
-@require_POST
+@post_or_back(lambda request, **kw: "/gateway/")
 def gateway_ip_policy(request: HttpRequest) -> HttpResponse:
     """The IP policy of the reseller's own users (their devices and sessions)."""
     actor, _ = reseller_actor(request)
@@ -133,7 +148,7 @@ def gateway_ip_policy(request: HttpRequest) -> HttpResponse:
 
 
 @page
-@require_GET
+@require_safe
 def gateway_account_page(request: HttpRequest, account_id: str) -> HttpResponse:
     actor, reseller_id = reseller_actor(request)
     account = gateway_account(actor, account_id)
@@ -145,7 +160,7 @@ def gateway_account_page(request: HttpRequest, account_id: str) -> HttpResponse:
 
 
 @page
-@require_POST
+@post_or_back(lambda request, account_id, **kw: f"/gateway/accounts/{account_id}/")
 def gateway_connect(request: HttpRequest, account_id: str) -> HttpResponse:
     actor, reseller_id = reseller_actor(request)
     account = gateway_account(actor, account_id)
@@ -156,7 +171,7 @@ def gateway_connect(request: HttpRequest, account_id: str) -> HttpResponse:
 
 
 @page
-@require_POST
+@post_or_back(lambda request, account_id, **kw: f"/gateway/accounts/{account_id}/")
 def gateway_disconnect(request: HttpRequest, account_id: str, user_id: str) -> HttpResponse:
     actor, reseller_id = reseller_actor(request)
     account = gateway_account(actor, account_id)
@@ -177,13 +192,13 @@ def render_admin(request: HttpRequest, account: ClientAccount, *, status: int = 
 
 
 @page
-@require_GET
+@require_safe
 def account_admin(request: HttpRequest, account_id: str) -> HttpResponse:
     return render_admin(request, administered_account(request, account_id))
 
 
 @page
-@require_POST
+@post_or_back(lambda request, account_id, **kw: f"/accounts/{account_id}/")
 def account_invite(request: HttpRequest, account_id: str) -> HttpResponse:
     account = administered_account(request, account_id)
     try:
@@ -200,7 +215,7 @@ def account_invite(request: HttpRequest, account_id: str) -> HttpResponse:
 
 
 @page
-@require_POST
+@post_or_back(lambda request, account_id, **kw: f"/accounts/{account_id}/")
 def account_send_reset(request: HttpRequest, account_id: str, user_id: str) -> HttpResponse:
     account = administered_account(request, account_id)
     target = User.objects.filter(pk=id_or_404(user_id), account=account).first()
@@ -220,7 +235,7 @@ def account_send_reset(request: HttpRequest, account_id: str, user_id: str) -> H
 
 
 @page
-@require_POST
+@post_or_back(lambda request, account_id, **kw: f"/accounts/{account_id}/")
 def account_ip_policy(request: HttpRequest, account_id: str) -> HttpResponse:
     account = administered_account(request, account_id)
     info = RequestInfo.of(request)
@@ -235,7 +250,7 @@ def account_ip_policy(request: HttpRequest, account_id: str) -> HttpResponse:
 
 
 @page
-@require_GET
+@require_safe
 def account_log(request: HttpRequest, account_id: str) -> HttpResponse:
     account = administered_account(request, account_id)
     events = account_security_log(actor_of(request), account)

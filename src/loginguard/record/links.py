@@ -22,7 +22,7 @@ from loginguard.users.models import User
 
 @never_cache
 @csrf_protect
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def password_reset_request(request: HttpRequest) -> HttpResponse:
     form = ResetRequestForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -76,7 +76,7 @@ def _set_password_page(request: HttpRequest, uidb64: str, token: str, *,
 
 @never_cache
 @csrf_protect
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def password_reset_confirm(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
     return _set_password_page(
         request, uidb64, token, tokens=password_reset_tokens, url_name="password_reset_confirm",
@@ -87,7 +87,7 @@ def password_reset_confirm(request: HttpRequest, uidb64: str, token: str) -> Htt
 
 @never_cache
 @csrf_protect
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def invitation_accept(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
     return _set_password_page(
         request, uidb64, token, tokens=invitation_tokens, url_name="invitation_accept",

@@ -1,5 +1,8 @@
 """Security-section actions: each a CSRF-protected POST that re-checks the unlock and
-touches only the signed-in user's own objects (SPEC §4)."""
+touches only the signed-in user's own objects (SPEC §4). Every one redirects back to the
+record (post/redirect/get): errors and a new token travel in the session for that one
+view. A GET of an action's URL shows the confirmation page for the ones that destroy
+something, and the record for the rest: never a bare 405."""
 
 from __future__ import annotations
 
@@ -11,16 +14,17 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
 from loginguard.apitokens.models import ApiToken
 from loginguard.apitokens.services import api_token_create, api_token_revoke
 from loginguard.devices.models import TrustedDevice
 from loginguard.devices.request_info import RequestInfo
 from loginguard.lib.ids import parse_id
-from loginguard.record.views import render_record
+from loginguard.lib.stash import stash
 from loginguard.security import services
 from loginguard.security.unlock import is_unlocked, security_lock, security_unlock
 from loginguard.signin.models import UserSession
@@ -29,21 +33,49 @@ from loginguard.users.http import AuthenticatedHttpRequest
 View = Callable[..., HttpResponse]
 
 
-def _back(request: AuthenticatedHttpRequest) -> HttpResponse:
-    return redirect(f"/users/{request.user.pk}/#security")
+def _back(request: AuthenticatedHttpRequest, anchor: str = "security") -> HttpResponse:
+    return redirect(f"/users/{request.user.pk}/#{anchor}")
 
 
 def security_action(view: View) -> View:
+    """POST does it; GET (or HEAD) goes back to the section."""
     @login_required
     @never_cache
     @csrf_protect
-    @require_POST
+    @require_http_methods(["GET", "HEAD", "POST"])
     def wrapped(request: AuthenticatedHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not is_unlocked(request):
             return render(request, "security/locked.html", status=403)
+        if request.method != "POST":
+            return _back(request)
         return view(request, *args, **kwargs)
     wrapped.__name__ = view.__name__
     return wrapped
+
+
+def confirmed_action(title: str, label: str) -> Callable[[View], View]:
+    """Like ``security_action``, but a GET shows "are you sure?" first: removing a device,
+    revoking a token or signing sessions out asks before it happens (works without
+    JavaScript and by keyboard: the page's one form has the confirm button)."""
+    def decorate(view: View) -> View:
+        @login_required
+        @never_cache
+        @csrf_protect
+        @require_http_methods(["GET", "HEAD", "POST"])
+        def wrapped(request: AuthenticatedHttpRequest, *args: Any,
+                    **kwargs: Any) -> HttpResponse:
+            if not is_unlocked(request):
+                return render(request, "security/locked.html", status=403)
+            if request.method == "POST":
+                return view(request, *args, **kwargs)
+            question, consequence = view.confirm(request, *args, **kwargs)  # type: ignore[attr-defined]
+            return render(request, "confirm.html", {
+                "title": title, "question": question, "consequence": consequence,
+                "confirm_label": label, "action": request.path,
+                "cancel_url": f"/users/{request.user.pk}/#security"})
+        wrapped.__name__ = view.__name__
+        return wrapped
+    return decorate
 
 
 def _own(model: type[Any], request: AuthenticatedHttpRequest, object_id: str) -> Any:
@@ -58,12 +90,15 @@ def _own(model: type[Any], request: AuthenticatedHttpRequest, object_id: str) ->
 @login_required
 @never_cache
 @csrf_protect
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def unlock(request: AuthenticatedHttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return _back(request)
     user = request.user
     error = security_unlock(request, user=user, password=request.POST.get("password"))
     if error:
-        return render_record(request, user, "details", status=400, unlock_error=error)
+        stash(request, unlock_error=error)
+        return _back(request)
     messages.success(request, "Security section unlocked for 10 minutes.")
     return _back(request)
 
@@ -71,9 +106,10 @@ def unlock(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 @never_cache
 @csrf_protect
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def lock(request: AuthenticatedHttpRequest) -> HttpResponse:
-    security_lock(request)
+    if request.method == "POST":
+        security_lock(request)
     return _back(request)
 
 
@@ -90,7 +126,22 @@ def device_rename(request: AuthenticatedHttpRequest, device_id: str) -> HttpResp
     return _back(request)
 
 
-@security_action
+def _confirm(question: Callable[..., tuple[str, str]]) -> Callable[[View], View]:
+    def attach(view: View) -> View:
+        view.confirm = question  # type: ignore[attr-defined]
+        return view
+    return attach
+
+
+def _device_question(request: AuthenticatedHttpRequest, device_id: str) -> tuple[str, str]:
+    device = _own(TrustedDevice, request, device_id)
+    return (f"Remove “{device.name}” ({device.browser} on {device.os}, {device.ip}) from "
+            "your trusted devices?", "Signing in from it will ask for an emailed code "
+            "again. Sessions open on it stay signed in.")
+
+
+@confirmed_action("Remove trusted device", "Remove device")
+@_confirm(_device_question)
 def device_remove(request: AuthenticatedHttpRequest, device_id: str) -> HttpResponse:
     device = _own(TrustedDevice, request, device_id)
     services.trusted_device_revoke(user=request.user, device=device,
@@ -99,18 +150,33 @@ def device_remove(request: AuthenticatedHttpRequest, device_id: str) -> HttpResp
     return _back(request)
 
 
-@security_action
+def _all_devices_question(request: AuthenticatedHttpRequest) -> tuple[str, str]:
+    count = TrustedDevice.objects.filter(user=request.user).count()
+    return (f"Remove all {count} trusted device{pluralize(count)}?",
+            "Every device, this one included, will ask for an emailed code at its next "
+            "sign-in.")
+
+
+@confirmed_action("Remove all trusted devices", "Remove all")
+@_confirm(_all_devices_question)
 def devices_remove_all(request: AuthenticatedHttpRequest) -> HttpResponse:
     from loginguard.devices.services import trusted_devices_revoke_all
 
     count = trusted_devices_revoke_all(user=request.user,
                                        reason="removed_by_user")
-    messages.success(request, f"Removed {count} trusted device(s). Every device asks for a "
-                              "code again.")
+    messages.success(request, f"Removed {count} trusted device{pluralize(count)}. Every "
+                              "device asks for a code again.")
     return _back(request)
 
 
-@security_action
+def _session_question(request: AuthenticatedHttpRequest, session_id: str) -> tuple[str, str]:
+    target = _own(UserSession, request, session_id)
+    return (f"Sign out {target.browser} on {target.os} ({target.ip})?",
+            "That browser goes back to the sign-in page at its next click.")
+
+
+@confirmed_action("Sign out a session", "Sign it out")
+@_confirm(_session_question)
 def session_end(request: AuthenticatedHttpRequest, session_id: str) -> HttpResponse:
     target = _own(UserSession, request, session_id)
     if target.session_key == request.session.session_key:
@@ -118,16 +184,25 @@ def session_end(request: AuthenticatedHttpRequest, session_id: str) -> HttpRespo
         return _back(request)
     services.user_session_end(user=request.user, target=target,
                               info=RequestInfo.of(request))
-    messages.success(request, "That session was signed out.")
+    messages.success(request, f"Signed out {target.browser} on {target.os}.")
     return _back(request)
 
 
-@security_action
+def _others_question(request: AuthenticatedHttpRequest) -> tuple[str, str]:
+    count = UserSession.objects.filter(user=request.user).exclude(
+        session_key=request.session.session_key).count()
+    return (f"Sign out your {count} other session{pluralize(count)}?",
+            "Every other browser signed in as you goes back to the sign-in page; this one "
+            "stays signed in.")
+
+
+@confirmed_action("Sign out other sessions", "Sign them out")
+@_confirm(_others_question)
 def sessions_end_others(request: AuthenticatedHttpRequest) -> HttpResponse:
     count = services.user_sessions_end_others(
         user=request.user, current_key=request.session.session_key,
         info=RequestInfo.of(request))
-    messages.success(request, f"Signed out {count} other session(s).")
+    messages.success(request, f"Signed out {count} other session{pluralize(count)}.")
     return _back(request)
 
 
@@ -139,7 +214,8 @@ def password_change(request: AuthenticatedHttpRequest) -> HttpResponse:
         new=request.POST.get("new_password1"), repeat=request.POST.get("new_password2"),
         revoke_tokens=request.POST.get("revoke_tokens") == "on")
     if errors:
-        return render_record(request, user, "details", status=400, password_errors=errors)
+        stash(request, password_errors=errors)
+        return _back(request, "change-password")
     messages.success(request, "Password changed. Your other sessions were signed out.")
     return _back(request)
 
@@ -155,14 +231,23 @@ def token_create(request: AuthenticatedHttpRequest) -> HttpResponse:
         row, token = api_token_create(user=user, name=request.POST.get("name") or "",
                                       days=days, info=info)
     except ValidationError as exc:
-        return render_record(request, user, "details", status=400,
-                             token_errors=exc.messages)
-    # Rendered in this response only (never stored, never redirected through): the one
-    # time the token is shown.
-    return render_record(request, user, "details", new_token=token, new_token_row=row)
+        stash(request, token_errors=exc.messages)
+        return _back(request, "api-tokens")
+    # The one time the token is shown: it waits in the session for the next view of the
+    # record only (a reload after that shows it no more; the database keeps its hash).
+    stash(request, new_token=token, new_token_name=row.name)
+    return _back(request, "new-token")
 
 
-@security_action
+def _token_question(request: AuthenticatedHttpRequest, token_id: str) -> tuple[str, str]:
+    token = _own(ApiToken, request, token_id)
+    return (f"Revoke the API token “{token.name}” ({token.display_prefix}…)?",
+            "Scripts using it get 401 at once. This cannot be undone: create a new token "
+            "if you need one.")
+
+
+@confirmed_action("Revoke API token", "Revoke token")
+@_confirm(_token_question)
 def token_revoke(request: AuthenticatedHttpRequest, token_id: str) -> HttpResponse:
     token = _own(ApiToken, request, token_id)
     info = RequestInfo.of(request)

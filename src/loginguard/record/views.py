@@ -16,9 +16,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from loginguard.devices.request_info import RequestInfo
+from loginguard.lib.stash import stash, take
 from loginguard.record import permissions
 from loginguard.record import services as record
 from loginguard.record.models import EmailChange
@@ -50,6 +51,8 @@ def refuse_unknown_fields(request: HttpRequest, allowed: set[str]) -> None:
 def render_record(request: AuthenticatedHttpRequest, target: User, tab: str, *, status: int = 200,
                   **extra: Any) -> HttpResponse:
     actor = request.user
+    if request.method in ("GET", "HEAD"):  # what the last POST left (post/redirect/get)
+        extra = {**take(request), **extra}
     context = {
         "target": target, "tab": tab, "own": actor.pk == target.pk,
         "can_edit_details": permissions.can_edit_details(actor, target),
@@ -77,7 +80,7 @@ def record_page(handler: Handler) -> Callable[..., HttpResponse]:
     @login_required
     @never_cache
     @csrf_protect
-    @require_http_methods(["GET", "POST"])
+    @require_http_methods(["GET", "HEAD", "POST"])
     def view(request: AuthenticatedHttpRequest, user_id: str) -> HttpResponse:
         target = access_user_by_id(actor_of(request), user_id)  # 404 for other tenants
         return handler(request, target)
@@ -106,8 +109,8 @@ def details_tab(request: AuthenticatedHttpRequest, target: User) -> HttpResponse
                           else f"{target.username} was asked by email to approve the new "
                                "address. Until they do, nothing changes.")
     except ValidationError as exc:
-        return render_record(request, target, "details", status=400, errors=exc.messages,
-                             posted=request.POST)
+        stash(request, errors=exc.messages, posted=request.POST.dict())
+        return redirect("user_record", user_id=target.pk)
     messages.success(request, "User details saved.")
     return redirect("user_record", user_id=target.pk)
 
@@ -145,46 +148,90 @@ def notifications_tab(request: AuthenticatedHttpRequest, target: User) -> HttpRe
     return redirect("user_notifications", user_id=target.pk)
 
 
-@login_required
-@never_cache
-@csrf_protect
-@require_POST
-def email_confirm(request: AuthenticatedHttpRequest, user_id: str) -> HttpResponse:
-    target = access_user_by_id(actor_of(request), user_id)
+def record_action(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A POST action on a user's record; a GET of its URL goes to the record."""
+    @login_required
+    @never_cache
+    @csrf_protect
+    @require_http_methods(["GET", "HEAD", "POST"])
+    def wrapped(request: AuthenticatedHttpRequest, user_id: str) -> HttpResponse:
+        target = access_user_by_id(actor_of(request), user_id)  # 404 for other tenants
+        if request.method != "POST":
+            return redirect("user_record", user_id=target.pk)
+        return view(request, target)
+    wrapped.__name__ = view.__name__
+    return wrapped
+
+
+def _failed(request: AuthenticatedHttpRequest, target: User, exc: ValidationError,
+            tab: str = "user_record") -> HttpResponse:
+    stash(request, errors=exc.messages)
+    return redirect(tab, user_id=target.pk)
+
+
+@record_action
+def email_confirm(request: AuthenticatedHttpRequest, target: User) -> HttpResponse:
     actor = request.user
     try:
         record.email_change_confirm(actor=actor, target=target,
                                     code=request.POST.get("code"), info=RequestInfo.of(request),
                                     unlocked=is_unlocked(request))
     except ValidationError as exc:
-        return render_record(request, target, "details", status=400, errors=exc.messages)
+        return _failed(request, target, exc)
     messages.success(request, "The new email address is confirmed and in use.")
     return redirect("user_record", user_id=target.pk)
 
 
-@login_required
-@never_cache
-@csrf_protect
-@require_POST
-def email_approve(request: AuthenticatedHttpRequest, user_id: str) -> HttpResponse:
-    target = access_user_by_id(actor_of(request), user_id)
+@record_action
+def email_approve(request: AuthenticatedHttpRequest, target: User) -> HttpResponse:
     try:
         address = record.email_change_approve(actor=actor_of(request), target=target,
                                               info=RequestInfo.of(request),
                                               unlocked=is_unlocked(request))
     except ValidationError as exc:
-        return render_record(request, target, "details", status=400, errors=exc.messages)
+        return _failed(request, target, exc)
     messages.info(request, f"We sent a code to {address}. The email changes when that code "
                            "is entered below.")
+    return redirect("user_record", user_id=target.pk)
+
+
+@record_action
+def email_cancel(request: AuthenticatedHttpRequest, target: User) -> HttpResponse:
+    record.email_change_cancel(actor=request.user, target=target)
+    messages.info(request, "The email change was cancelled.")
     return redirect("user_record", user_id=target.pk)
 
 
 @login_required
 @never_cache
 @csrf_protect
-@require_POST
-def email_cancel(request: AuthenticatedHttpRequest, user_id: str) -> HttpResponse:
+@require_http_methods(["GET", "HEAD", "POST"])
+def user_deactivate(request: AuthenticatedHttpRequest, user_id: str) -> HttpResponse:
+    """Deactivate, with a confirmation page first (GET)."""
     target = access_user_by_id(actor_of(request), user_id)
-    record.email_change_cancel(actor=request.user, target=target)
-    messages.info(request, "The email change was cancelled.")
-    return redirect("user_record", user_id=target.pk)
+    if not permissions.can_edit_permissions(request.user, target):
+        raise PermissionDenied
+    if request.method != "POST":
+        return render(request, "confirm.html", {
+            "title": "Deactivate user",
+            "question": f"Deactivate {target.username} ({target.email})?",
+            "consequence": "They are signed out everywhere at once; their trusted devices, "
+                           "API tokens and any reset or invitation links stop working, and "
+                           "they get an email saying so. You can reactivate them later.",
+            "confirm_label": "Deactivate", "action": request.path,
+            "cancel_url": f"/users/{target.pk}/permissions/"})
+    record.user_set_active(actor=request.user, target=target, active=False,
+                           info=RequestInfo.of(request))
+    messages.success(request, f"{target.username} is deactivated and signed out everywhere.")
+    return redirect("user_permissions", user_id=target.pk)
+
+
+@record_action
+def user_reactivate(request: AuthenticatedHttpRequest, target: User) -> HttpResponse:
+    if not permissions.can_edit_permissions(request.user, target):
+        raise PermissionDenied
+    record.user_set_active(actor=request.user, target=target, active=True,
+                           info=RequestInfo.of(request))
+    messages.success(request, f"{target.username} is active again and can sign in (with a "
+                              "code: their old trusted devices stay removed).")
+    return redirect("user_permissions", user_id=target.pk)

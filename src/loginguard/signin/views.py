@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from loginguard.signin.flow import (
     STAGE_CODE,
@@ -25,6 +25,8 @@ from loginguard.signin.flow import (
 from loginguard.signin.forms import PasswordForm, TrustForm
 from loginguard.signin.next_url import remember_next, safe_next, take_next
 
+CODE_NOT_SENT = "code-not-sent"  # a message tag: the verify page then says no code left
+
 
 def respond(request: HttpRequest, outcome: Outcome) -> HttpResponse:
     """Where an outcome of the sign-in flow sends the browser."""
@@ -35,8 +37,8 @@ def respond(request: HttpRequest, outcome: Outcome) -> HttpResponse:
             messages.success(request, outcome.notice)
         return response
     if isinstance(outcome, NeedCode):
-        if outcome.problem:
-            messages.error(request, outcome.problem)
+        if outcome.problem:  # no code went out this time: the page must not say it did
+            messages.error(request, outcome.problem, extra_tags=CODE_NOT_SENT)
         elif outcome.notice:
             messages.success(request, outcome.notice)
         return redirect("login_verify")
@@ -48,7 +50,7 @@ def respond(request: HttpRequest, outcome: Outcome) -> HttpResponse:
 
 @never_cache
 @csrf_protect
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def login_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect(safe_next(request.GET.get("next")) or "home")
@@ -70,33 +72,38 @@ def login_view(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @csrf_protect
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def verify_view(request: HttpRequest) -> HttpResponse:
     flow = SignInFlow(request)
     found = flow.at(STAGE_CODE)
     if not isinstance(found, tuple):
         return respond(request, found)
-    _, user = found
+    pending, user = found
     error = None
     if request.method == "POST":
         outcome = flow.code(submitted=single(request, "code"))
         if not (isinstance(outcome, Refused) and not outcome.restart):
             return respond(request, outcome)
         error = outcome.reason
+    not_sent = any(CODE_NOT_SENT in message.tags for message in messages.get_messages(request))
     return render(request, "signin/verify.html", {
-        "masked_email": mask_email(user.email), "error": error}, status=200)
+        "masked_email": mask_email(user.email), "error": error, "code_not_sent": not_sent,
+        # The 30-day rule (SPEC §2.3): a trusted device asks for a code now and then.
+        "trusted_but_due": pending.device_id is not None}, status=200)
 
 
 @never_cache
 @csrf_protect
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def resend_view(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":  # the URL revisited: back to the code page
+        return redirect("login_verify")
     return respond(request, SignInFlow(request).resend())
 
 
 @never_cache
 @csrf_protect
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def trust_view(request: HttpRequest) -> HttpResponse:
     flow = SignInFlow(request)
     found = flow.at(STAGE_TRUST)
@@ -110,9 +117,17 @@ def trust_view(request: HttpRequest) -> HttpResponse:
     return render(request, "signin/trust.html", {"form": form}, status=200)
 
 
+@never_cache
 @csrf_protect
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def logout_view(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":  # logging out changes state: only the form's POST does
+        if not request.user.is_authenticated:
+            return redirect("login")
+        return render(request, "confirm.html", {
+            "title": "Log out", "question": "Log out of loginguard in this browser?",
+            "consequence": "", "confirm_label": "Log out", "action": request.path,
+            "cancel_url": "/"})
     if SignInFlow(request).log_out():
         messages.success(request, "You have been logged out.")
     return redirect("login")

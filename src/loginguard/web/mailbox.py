@@ -12,7 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 
 def _maildir() -> mailbox.Maildir:
@@ -40,7 +40,7 @@ def _summary(key: str, message: Message) -> dict[str, Any]:
     }
 
 
-@require_GET
+@require_safe
 def mailbox_list(request: HttpRequest) -> HttpResponse:
     box = _maildir()
     messages = sorted(
@@ -50,7 +50,7 @@ def mailbox_list(request: HttpRequest) -> HttpResponse:
     return render(request, "web/mailbox_list.html", {"messages_": messages})
 
 
-@require_GET
+@require_safe
 def mailbox_detail(request: HttpRequest, key: str) -> HttpResponse:
     box = _maildir()
     try:
