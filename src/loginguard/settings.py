@@ -208,6 +208,7 @@ SESSION_COOKIE_AGE = 12 * 3600  # the server enforces idle/absolute limits itsel
 CSRF_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_NAME = f"{COOKIE_PREFIX}lg_csrf"
+CSRF_FAILURE_VIEW = "loginguard.web.views.csrf_failure"  # a page that says what to do
 CSRF_TRUSTED_ORIGINS = [BASE_URL]
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

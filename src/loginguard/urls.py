@@ -57,6 +57,12 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("gateway/ip-policy/", gateway.gateway_ip_policy, name="gateway_ip_policy"),
     path("gateway/accounts/<str:account_id>/", gateway.gateway_account_page,
          name="gateway_account"),
+    path("gateway/accounts/<str:account_id>/rename/", gateway.gateway_account_rename,
+         name="gateway_account_rename"),
+    path("gateway/accounts/<str:account_id>/suspend/", gateway.gateway_account_suspend,
+         name="gateway_account_suspend"),
+    path("gateway/accounts/<str:account_id>/resume/", gateway.gateway_account_resume,
+         name="gateway_account_resume"),
     path("gateway/accounts/<str:account_id>/connect/", gateway.gateway_connect,
          name="gateway_connect"),
     path("gateway/accounts/<str:account_id>/disconnect/<str:user_id>/",
@@ -71,6 +77,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     # Demo mode only: both views answer 404 unless DEV_MAILBOX_DIR is set.
     path("dev/mailbox/", mailbox.mailbox_list, name="mailbox"),
     path("dev/mailbox/<str:key>/", mailbox.mailbox_detail, name="mailbox_detail"),
+    path("dev/mailbox/<str:key>/html/", mailbox.mailbox_html, name="mailbox_html"),
 ]
 
 handler500 = "loginguard.web.views.server_error"

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from email.utils import make_msgid
 from typing import NoReturn
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -40,6 +42,9 @@ def deliver_email(email_id: int) -> str:
     message = EmailMultiAlternatives(
         subject=email.subject, body=email.body_text, to=[email.to],
         from_email=settings.DEFAULT_FROM_EMAIL,
+        # The Message-ID names the site (BASE_URL's host), not the worker's hostname:
+        # spam filters compare it with the sender's domain.
+        headers={"Message-ID": make_msgid(domain=urlsplit(settings.BASE_URL).hostname)},
     )
     message.attach_alternative(email.body_html, "text/html")
     try:

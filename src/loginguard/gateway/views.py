@@ -26,6 +26,8 @@ from loginguard.tenancy.access import access_account_by_id, can_administer, rese
 from loginguard.tenancy.models import ClientAccount, Connection, IpMatch
 from loginguard.tenancy.services import (
     account_create_with_admin,
+    account_rename,
+    account_set_active,
     account_set_ip_policy,
     connection_create,
     connection_delete,
@@ -178,6 +180,53 @@ def gateway_disconnect(request: HttpRequest, account_id: str, user_id: str) -> H
     user = reseller_user(reseller_id, user_id)
     connection_delete(user=user, account=account, actor=actor)
     messages.success(request, f"{user.username} is no longer connected to {account.name}.")
+    return redirect("gateway_account", account_id=account.pk)
+
+
+@page
+@post_or_back(lambda request, account_id, **kw: f"/gateway/accounts/{account_id}/")
+def gateway_account_rename(request: HttpRequest, account_id: str) -> HttpResponse:
+    actor, _ = reseller_actor(request)
+    account = gateway_account(actor, account_id)
+    old = account.name
+    try:
+        account_rename(account=account, name=request.POST.get("name", ""), actor=actor,
+                       info=RequestInfo.of(request))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        if account.name != old:
+            messages.success(request, f"Renamed {old} to {account.name}.")
+    return redirect("gateway_account", account_id=account.pk)
+
+
+@page
+@require_http_methods(["GET", "HEAD", "POST"])
+def gateway_account_suspend(request: HttpRequest, account_id: str) -> HttpResponse:
+    """Suspend a client account (a confirmation page first)."""
+    actor, _ = reseller_actor(request)
+    account = gateway_account(actor, account_id)
+    if request.method != "POST":
+        return render(request, "confirm.html", {
+            "title": "Suspend client account",
+            "question": f"Suspend {account.name}?",
+            "consequence": "Its users are signed out at once and cannot sign in, and its "
+                           "API tokens stop working, until you resume it.",
+            "confirm_label": "Suspend", "action": request.path,
+            "cancel_url": f"/gateway/accounts/{account.pk}/"})
+    ended = account_set_active(account=account, active=False, actor=actor, via="gateway")
+    messages.success(request, f"{account.name} is suspended; {ended} session"
+                              f"{'' if ended == 1 else 's'} of its users ended.")
+    return redirect("gateway_account", account_id=account.pk)
+
+
+@page
+@post_or_back(lambda request, account_id, **kw: f"/gateway/accounts/{account_id}/")
+def gateway_account_resume(request: HttpRequest, account_id: str) -> HttpResponse:
+    actor, _ = reseller_actor(request)
+    account = gateway_account(actor, account_id)
+    account_set_active(account=account, active=True, actor=actor, via="gateway")
+    messages.success(request, f"{account.name} is active again: its users can sign in.")
     return redirect("gateway_account", account_id=account.pk)
 
 

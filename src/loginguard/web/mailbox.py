@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_safe
 
 
@@ -63,3 +64,20 @@ def mailbox_detail(request: HttpRequest, key: str) -> HttpResponse:
         "html": _part(message, "text/html"),
         "sender": message.get("From", ""),
     })
+
+
+@require_safe
+@xframe_options_sameorigin
+def mailbox_html(request: HttpRequest, key: str) -> HttpResponse:
+    """The HTML part alone, for the sandboxed frame on the message's page: no script can
+    run (CSP and the frame's sandbox), its inline styles can."""
+    box = _maildir()
+    try:
+        message = box[key]
+    except (KeyError, ValueError):
+        raise Http404 from None
+    response = HttpResponse(_part(message, "text/html"), content_type="text/html; charset=utf-8")
+    response["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+        "frame-ancestors 'self'; base-uri 'none'; form-action 'none'")
+    return response

@@ -32,3 +32,13 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if request.path.startswith(API_PREFIX):
         return JsonResponse({"detail": "Internal server error."}, status=500)
     return render(request, "500.html", status=500)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A refused form (CSRF): what happened and what to do, in the site's look; the API
+    answers in JSON like every other API error."""
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse({"detail": "CSRF check failed."}, status=403)
+    # Every page's URL answers GET (an action's goes to its page), so "reload" is safe.
+    return render(request, "csrf_failure.html", {"back_url": request.path or "/"},
+                  status=403)
