@@ -1,0 +1,191 @@
+"""Every page at desktop and phone width in Chromium: axe-core finds no accessibility
+violation, and a screenshot of each goes to test-results/screenshots/<width>/ for people
+to look at (issue 16). The test prints the list of files it wrote."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.conftest import Stack
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "test-results" / "screenshots"
+WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+UA = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+      "Chrome/131.0.0.0 Safari/537.36")
+PASSWORD = "a11y-long-passphrase-42"
+
+
+@pytest.fixture(scope="module")
+def people(stack: Stack) -> dict[str, str]:
+    stack.cli("create_reseller", "Ally Partners")
+    stack.cli("create_account", "Ally Corp", "--reseller", "Ally Partners")
+    for name, extra in (("ally", ["--account", "Ally Corp", "--admin"]),
+                        ("mel", ["--account", "Ally Corp"]),
+                        ("rex", ["--reseller", "Ally Partners"])):
+        stack.cli("create_user", name, "--email", f"{name}@ally.example", *extra,
+                  "--password-stdin", stdin=PASSWORD + "\n")
+    stack.cli("connect_user", "rex", "--account", "Ally Corp")
+    ids = stack.cli("shell", "-c", (
+        "from loginguard.users.models import User; "
+        "from loginguard.tenancy.models import ClientAccount; "
+        "print(ClientAccount.objects.get(name='Ally Corp').pk, "
+        "*[User.objects.get(username=n).pk for n in ('ally', 'mel', 'rex')])"))
+    account, ally, mel, rex = ids.strip().splitlines()[-1].split()
+    return {"account": account, "ally": ally, "mel": mel, "rex": rex}
+
+
+class Checker:
+    """Runs axe on a page, keeps a screenshot, collects violations."""
+
+    def __init__(self, width: str) -> None:
+        self.width = width
+        self.axe = Axe()
+        self.violations: list[str] = []
+        self.shots: list[Path] = []
+
+    def __call__(self, page: Page, name: str) -> None:
+        page.wait_for_load_state("networkidle")
+        results = self.axe.run(page)
+        for violation in results.response["violations"]:
+            targets = [n["target"] for n in violation["nodes"]][:3]
+            self.violations.append(f"{self.width} {name}: {violation['id']} "
+                                   f"({violation['help']}) at {targets}")
+        path = SHOTS / self.width / f"{len(self.shots) + 1:02d}-{name}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(path), full_page=True)
+        self.shots.append(path)
+
+
+def sign_in(page: Page, stack: Stack, name: str, check: Checker | None = None) -> None:
+    before = len(stack.inbox.messages)
+    page.goto(stack.base_url + "/login/")
+    page.get_by_label("Username").fill(name)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(stack.base_url + "/login/verify/")
+    if check:
+        check(page, "sign-in-code")
+    page.get_by_label("Verification code").fill(
+        stack.inbox.code(f"{name}@ally.example", after=before))
+    page.get_by_role("button", name="Verify").click()
+    expect(page).to_have_url(stack.base_url + "/login/trust/")
+    if check:
+        page.get_by_label("Yes", exact=True).check()
+        check(page, "sign-in-trust")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_test_id("header-username")).to_have_text(name)
+
+
+def walk(browser: Browser, stack: Stack, people: dict[str, str], check: Checker,
+         viewport: dict[str, int]) -> None:
+    base = stack.base_url
+
+    def context() -> Any:
+        return browser.new_context(user_agent=UA, viewport=viewport, bypass_csp=True)
+
+    # Anonymous pages.
+    anon = context().new_page()
+    for name, path in (("about", "/about/"), ("login", "/login/"),
+                       ("password-reset", "/password/reset/"),
+                       ("link-invalid", "/password/reset/MQ/not-a-token/"),
+                       ("not-found", "/no-such-page/")):
+        anon.goto(base + path)
+        check(anon, name)
+    anon.goto(base + "/password/reset/")
+    anon.get_by_label("Email").fill("nobody@ally.example")
+    anon.get_by_role("button", name="Send reset link").click()
+    check(anon, "password-reset-sent")
+    anon.goto(base + "/login/")
+    anon.context.clear_cookies()  # the form's CSRF cookie is gone: the refusal page
+    anon.get_by_label("Username").fill("mel")
+    anon.get_by_label("Password").fill("x")
+    anon.get_by_role("button", name="Log in").click()
+    expect(anon.get_by_role("heading", name="Please try that again")).to_be_visible()
+    check(anon, "csrf-failure")
+    anon.context.close()
+
+    # A client user: sign-in pages, the record's tabs, the Security section.
+    page = context().new_page()
+    sign_in(page, stack, "mel", check)
+    check(page, "home")
+    record = f"{base}/users/{people['mel']}/"
+    page.goto(record)
+    check(page, "record-details-locked")
+    page.goto(record + "permissions/")
+    check(page, "record-permissions-own")
+    page.goto(record + "notifications/")
+    check(page, "record-notifications")
+    page.goto(record)
+    page.locator("#security").get_by_label("Your password").fill(PASSWORD)
+    page.locator("#security").get_by_role("button", name="Unlock").click()
+    page.locator("#security").get_by_label("Token name").fill("a11y check")
+    page.locator("#security").get_by_role("button", name="Create token").click()
+    expect(page.get_by_test_id("new-token")).to_be_in_viewport()
+    check(page, "security-new-token")
+    page.goto(record)
+    check(page, "security-unlocked")
+    page.locator("#security").get_by_role("link", name=re.compile("^Remove .*…$")).first.click()
+    check(page, "confirm-remove-device")
+    page.goto(base + "/logout/")
+    check(page, "confirm-log-out")
+    page.context.close()
+
+    # A client admin: account administration, another user's record, deactivation.
+    page = context().new_page()
+    sign_in(page, stack, "ally")
+    account = f"{base}/accounts/{people['account']}/"
+    page.goto(account)
+    check(page, "account-admin")
+    page.goto(account + "log/")
+    check(page, "account-log")
+    page.goto(f"{base}/users/{people['mel']}/")
+    check(page, "record-of-another-user")
+    page.goto(f"{base}/users/{people['mel']}/permissions/")
+    check(page, "record-permissions-admin")
+    page.goto(f"{base}/users/{people['mel']}/deactivate/")
+    check(page, "confirm-deactivate")
+    page.context.close()
+
+    # A reseller user: the gateway.
+    page = context().new_page()
+    sign_in(page, stack, "rex")
+    page.goto(base + "/gateway/")
+    check(page, "gateway")
+    page.goto(f"{base}/gateway/accounts/{people['account']}/")
+    check(page, "gateway-account")
+    page.goto(f"{base}/gateway/accounts/{people['account']}/suspend/")
+    check(page, "confirm-suspend-account")
+    page.context.close()
+
+
+@pytest.fixture(scope="module")
+def walked(browser: Browser, stack: Stack, people: dict[str, str]) -> Iterator[list[Checker]]:
+    checkers = []
+    for width, viewport in WIDTHS.items():
+        checker = Checker(width)
+        walk(browser, stack, people, checker, viewport)
+        checkers.append(checker)
+    print("\nScreenshots:", *(str(p.relative_to(ROOT)) for c in checkers for p in c.shots),
+          sep="\n  ")
+    yield checkers
+
+
+def test_every_page_at_both_widths_has_no_axe_violation(walked: list[Checker]) -> None:
+    violations = [v for checker in walked for v in checker.violations]
+    assert not violations, "\n".join(violations)
+
+
+def test_a_screenshot_of_every_page_at_both_widths(walked: list[Checker]) -> None:
+    desktop, phone = ([p.name for p in c.shots] for c in walked)
+    assert desktop == phone and len(desktop) >= 25
+    assert all(p.stat().st_size > 5000 for c in walked for p in c.shots)
