@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.forms import SetPasswordForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 from django.views.decorators.cache import never_cache
@@ -24,11 +25,15 @@ from loginguard.users.models import User
 @csrf_protect
 @require_http_methods(["GET", "HEAD", "POST"])
 def password_reset_request(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST" and request.GET.get("sent") == "1":
+        return render(request, "users/password_reset_sent.html")
     form = ResetRequestForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         info = RequestInfo.of(request)
         passwords.password_reset_request(email=form.cleaned_data["email"], info=info)
-        return render(request, "users/password_reset_sent.html")
+        # The same redirect for every address; a reload of the page it lands on sends
+        # nothing again (post/redirect/get).
+        return redirect(f"{reverse('password_reset')}?sent=1")
     return render(request, "users/password_reset.html", {"form": form})
 
 
