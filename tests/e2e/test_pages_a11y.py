@@ -29,19 +29,20 @@ PASSWORD = "a11y-long-passphrase-42"
 def people(stack: Stack) -> dict[str, str]:
     stack.cli("create_reseller", "Ally Partners")
     stack.cli("create_account", "Ally Corp", "--reseller", "Ally Partners")
-    for name, extra in (("ally", ["--account", "Ally Corp", "--admin"]),
-                        ("mel", ["--account", "Ally Corp"]),
-                        ("rex", ["--reseller", "Ally Partners"])):
+    for name, extra in (("axe_admin", ["--account", "Ally Corp", "--admin"]),
+                        ("axe_user", ["--account", "Ally Corp"]),
+                        ("axe_reseller", ["--reseller", "Ally Partners"])):
         stack.cli("create_user", name, "--email", f"{name}@ally.example", *extra,
                   "--password-stdin", stdin=PASSWORD + "\n")
-    stack.cli("connect_user", "rex", "--account", "Ally Corp")
+    stack.cli("connect_user", "axe_reseller", "--account", "Ally Corp")
     ids = stack.cli("shell", "-c", (
         "from loginguard.users.models import User; "
         "from loginguard.tenancy.models import ClientAccount; "
         "print(ClientAccount.objects.get(name='Ally Corp').pk, "
-        "*[User.objects.get(username=n).pk for n in ('ally', 'mel', 'rex')])"))
+        "*[User.objects.get(username=n).pk "
+        "for n in ('axe_admin', 'axe_user', 'axe_reseller')])"))
     account, ally, mel, rex = ids.strip().splitlines()[-1].split()
-    return {"account": account, "ally": ally, "mel": mel, "rex": rex}
+    return {"account": account, "axe_admin": ally, "axe_user": mel, "axe_reseller": rex}
 
 
 class Checker:
@@ -107,7 +108,7 @@ def walk(browser: Browser, stack: Stack, people: dict[str, str], check: Checker,
     check(anon, "password-reset-sent")
     anon.goto(base + "/login/")
     anon.context.clear_cookies()  # the form's CSRF cookie is gone: the refusal page
-    anon.get_by_label("Username").fill("mel")
+    anon.get_by_label("Username").fill("axe_user")
     anon.get_by_label("Password").fill("x")
     anon.get_by_role("button", name="Log in").click()
     expect(anon.get_by_role("heading", name="Please try that again")).to_be_visible()
@@ -116,9 +117,9 @@ def walk(browser: Browser, stack: Stack, people: dict[str, str], check: Checker,
 
     # A client user: sign-in pages, the record's tabs, the Security section.
     page = context().new_page()
-    sign_in(page, stack, "mel", check)
+    sign_in(page, stack, "axe_user", check)
     check(page, "home")
-    record = f"{base}/users/{people['mel']}/"
+    record = f"{base}/users/{people['axe_user']}/"
     page.goto(record)
     check(page, "record-details-locked")
     page.goto(record + "permissions/")
@@ -142,23 +143,23 @@ def walk(browser: Browser, stack: Stack, people: dict[str, str], check: Checker,
 
     # A client admin: account administration, another user's record, deactivation.
     page = context().new_page()
-    sign_in(page, stack, "ally")
+    sign_in(page, stack, "axe_admin")
     account = f"{base}/accounts/{people['account']}/"
     page.goto(account)
     check(page, "account-admin")
     page.goto(account + "log/")
     check(page, "account-log")
-    page.goto(f"{base}/users/{people['mel']}/")
+    page.goto(f"{base}/users/{people['axe_user']}/")
     check(page, "record-of-another-user")
-    page.goto(f"{base}/users/{people['mel']}/permissions/")
+    page.goto(f"{base}/users/{people['axe_user']}/permissions/")
     check(page, "record-permissions-admin")
-    page.goto(f"{base}/users/{people['mel']}/deactivate/")
+    page.goto(f"{base}/users/{people['axe_user']}/deactivate/")
     check(page, "confirm-deactivate")
     page.context.close()
 
     # A reseller user: the gateway.
     page = context().new_page()
-    sign_in(page, stack, "rex")
+    sign_in(page, stack, "axe_reseller")
     page.goto(base + "/gateway/")
     check(page, "gateway")
     page.goto(f"{base}/gateway/accounts/{people['account']}/")
