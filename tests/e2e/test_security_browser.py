@@ -94,7 +94,9 @@ def test_security_section_end_to_end(browser: Browser, stack: Stack, dana: str) 
     page.get_by_role("link", name="Cancel").click()  # changed my mind: nothing happens
     expect(page.locator("#security").get_by_label("Name of Home desktop")).to_be_visible()
     page.locator("#security").get_by_role("link", name="Remove Home desktop…").click()
-    page.keyboard.press("Enter")  # the confirm button has the focus: keyboard works
+    confirm = page.get_by_role("button", name="Remove device")
+    expect(confirm).to_be_focused()  # the confirm button has the focus: keyboard works
+    page.keyboard.press("Enter")
     expect(page.get_by_text("is no longer trusted")).to_be_visible()
     log = page.get_by_role("table", name="Security log")
     for event in ["API token created", "Trusted device removed", "Trusted device renamed",
