@@ -87,6 +87,17 @@ def sign_in(page: Page, stack: Stack, name: str, check: Checker | None = None) -
     expect(page.get_by_test_id("header-username")).to_have_text(name)
 
 
+def link_in(stack: Stack, to: str, subject: str, after: int) -> str:
+    """The link in the newest email to ``to`` whose subject mentions ``subject``."""
+    message = stack.inbox.wait_for(to, "", after=after)
+    for candidate in stack.inbox.messages[after:]:
+        if to in str(candidate["To"]) and subject in str(candidate["Subject"]).lower():
+            message = candidate
+    found = re.search(r"https?://\S+/(?:password/reset|invite)/\S+/", stack.inbox.text(message))
+    assert found, stack.inbox.text(message)
+    return found.group(0)
+
+
 def walk(browser: Browser, stack: Stack, people: dict[str, str], check: Checker,
          viewport: dict[str, int]) -> None:
     base = stack.base_url
@@ -102,10 +113,18 @@ def walk(browser: Browser, stack: Stack, people: dict[str, str], check: Checker,
                        ("not-found", "/no-such-page/")):
         anon.goto(base + path)
         check(anon, name)
+    before = len(stack.inbox.messages)
     anon.goto(base + "/password/reset/")
-    anon.get_by_label("Email").fill("nobody@ally.example")
+    anon.get_by_label("Email").fill("axe_user@ally.example")
     anon.get_by_role("button", name="Send reset link").click()
     check(anon, "password-reset-sent")
+    anon.goto(link_in(stack, "axe_user@ally.example", "reset", before))
+    check(anon, "password-reset-set-password")
+    before = len(stack.inbox.messages)
+    stack.cli("create_user", f"axe_invited_{check.width}", "--email",
+              f"axe_invited_{check.width}@ally.example", "--account", "Ally Corp", "--invite")
+    anon.goto(link_in(stack, f"axe_invited_{check.width}@ally.example", "invit", before))
+    check(anon, "invitation-set-password")
     anon.goto(base + "/login/")
     anon.context.clear_cookies()  # the form's CSRF cookie is gone: the refusal page
     anon.get_by_label("Username").fill("axe_user")
@@ -126,6 +145,8 @@ def walk(browser: Browser, stack: Stack, people: dict[str, str], check: Checker,
     check(page, "record-permissions-own")
     page.goto(record + "notifications/")
     check(page, "record-notifications")
+    page.goto(f"{base}/security/devices/remove-all/")  # an action while locked: 403 page
+    check(page, "security-locked")
     page.goto(record)
     page.locator("#security").get_by_label("Your password").fill(PASSWORD)
     page.locator("#security").get_by_role("button", name="Unlock").click()
@@ -188,5 +209,5 @@ def test_every_page_at_both_widths_has_no_axe_violation(walked: list[Checker]) -
 
 def test_a_screenshot_of_every_page_at_both_widths(walked: list[Checker]) -> None:
     desktop, phone = ([p.name for p in c.shots] for c in walked)
-    assert desktop == phone and len(desktop) >= 25
+    assert desktop == phone and len(desktop) >= 28
     assert all(p.stat().st_size > 5000 for c in walked for p in c.shots)
