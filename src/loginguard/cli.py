@@ -50,7 +50,9 @@ def main() -> None:
         sys.stdout.write(f"loginguard {loginguard_version()} (Django {django.get_version()})\n")
         return
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loginguard.settings")
-    if len(argv) < 2 or HELP_ARGS.intersection(argv[1:]):
+    # Only when help is all that will run: `loginguard [help|--help]`, `loginguard help
+    # COMMAND`, `loginguard COMMAND ... --help` (Django prints it and stops).
+    if len(argv) < 2 or argv[1] in HELP_ARGS or argv[-1] in ("-h", "--help"):
         # Help reads no secret: without a throwaway key, production settings would refuse
         # to load and Django would list only its own commands.
         os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
