@@ -196,3 +196,19 @@ def test_the_demo_mailbox_frames_the_html_part_in_a_sandbox(settings: Any, tmp_p
     assert "default-src 'none'" in html["Content-Security-Policy"]
     assert "script-src" not in html["Content-Security-Policy"]
     assert html["X-Frame-Options"] == "SAMEORIGIN"
+
+
+def test_head_works_on_signed_in_pages_too(personas: Personas) -> None:
+    alice = Visitor()
+    alice.sign_in(personas.admin)
+    rita = Visitor(ip="203.0.113.12")
+    rita.sign_in(personas.reseller_user)
+    account = personas.account.pk
+    for visitor, path in [
+            (alice, "/"), (alice, f"/users/{personas.member.pk}/"),
+            (alice, f"/users/{personas.member.pk}/permissions/"),
+            (alice, f"/users/{personas.member.pk}/notifications/"),
+            (alice, f"/accounts/{account}/"), (alice, f"/accounts/{account}/log/"),
+            (rita, "/gateway/"), (rita, f"/gateway/accounts/{account}/")]:
+        get, head = visitor.client.get(path), visitor.client.head(path)
+        assert get.status_code == head.status_code == 200, path
