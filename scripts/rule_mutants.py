@@ -324,7 +324,8 @@ def main() -> int:
         for part in ("src", "tests", "docs", "deploy"):
             shutil.copytree(ROOT / part, work / part,
                             ignore=shutil.ignore_patterns("__pycache__"))
-        shutil.copy(ROOT / "pyproject.toml", work)
+        for name in ("pyproject.toml", "uv.lock", "README.md"):  # deploy/Containerfile's
+            shutil.copy(ROOT / name, work)
         env = {**os.environ, "PYTHONPATH": str(work / "src")}
         bad = 0
         for n, (rule, file, text, replacement) in enumerate(rules, 1):
