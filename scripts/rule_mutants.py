@@ -293,9 +293,8 @@ RULES: list[tuple[str, str, str, str]] = [
     # §4 pages (issue 16): destroying asks first; a GET never does it
     ("§4 removing a device, a session or a token needs the confirmation's POST",
      "record/security_views.py",
-     "            if request.method == \"POST\":\n"
-     "                return view(request, *args, **kwargs)",
-     "            if True:\n                return view(request, *args, **kwargs)"),
+     "        if request.method == \"POST\":\n            return view(request, *args, **kwargs)",
+     "        if True:\n            return view(request, *args, **kwargs)"),
     # §9 headers
     ("§9 HSTS when secure", "settings.py",
      "SECURE_HSTS_SECONDS = 31536000 if SECURE_COOKIES else 0", "SECURE_HSTS_SECONDS = 0"),

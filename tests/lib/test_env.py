@@ -87,3 +87,18 @@ def test_forward_auth_hosts_refuse_urls_and_patterns(value: str) -> None:
 def test_cookie_domain_must_be_a_parent_domain(value: str) -> None:
     with pytest.raises(ImproperlyConfigured, match="SESSION_COOKIE_DOMAIN"):
         Env({"SESSION_COOKIE_DOMAIN": value}).cookie_domain("SESSION_COOKIE_DOMAIN")
+
+
+@pytest.mark.parametrize(("variable", "value", "message"), [
+    ("METRICS_TOKEN", "short", "METRICS_TOKEN is too short"),
+    ("SECRET_KEY_FALLBACKS", "y" * 50 + ",tooshort", "SECRET_KEY_FALLBACKS has a key shorter"),
+    ("LOG_LEVEL", "loud", "LOG_LEVEL='LOUD': use one of DEBUG, INFO, WARNING, ERROR"),
+    ("READYZ_EMAIL_QUEUE_MAX_AGE", "-1", "READYZ_EMAIL_QUEUE_MAX_AGE='-1' is out of range"),
+    ("AUDIT_RETENTION_DAYS", "0", "AUDIT_RETENTION_DAYS='0' is out of range"),
+    ("FORWARD_AUTH_HOSTS", "https://app.example.com", "FORWARD_AUTH_HOSTS has"),
+])
+def test_bad_operations_settings_stop_start_up(variable: str, value: str,
+                                               message: str) -> None:
+    result = _start({"SECRET_KEY": "x" * 50, variable: value})
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr

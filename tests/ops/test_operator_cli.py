@@ -98,6 +98,8 @@ def test_set_ip_policy_for_accounts_and_resellers(personas: Personas) -> None:
     (["rename_account", "Acme", "x" * 200], "too long"),
     (["rename_account", "Acme", "Bad\x00Name"], "Use only"),
     (["set_ip_policy", "--account", "Nope", "off"], "No client account named"),
+    (["set_ip_policy", "--account", "Acme", "sometimes"], "invalid choice"),
+    (["set_ip_policy", "off"], "one of the arguments --account --reseller is required"),
 ])
 def test_bad_operator_input_changes_nothing(personas: Personas, args: list[str],
                                             message: str) -> None:

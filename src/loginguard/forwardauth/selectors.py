@@ -15,6 +15,7 @@ from loginguard.lib import rows
 from loginguard.signin.models import UserSession
 from loginguard.tenancy.models import ClientAccount, Reseller
 from loginguard.users.models import User
+from loginguard.users.selectors import user_joins
 
 # Only what the checks and the answer read: the rest of each row stays deferred (Django's
 # documented Model.from_db), which keeps the read and the instances small on a path a
@@ -42,9 +43,7 @@ def _sql() -> str:
             f"{_select(Reseller, 'r', TENANT_FIELDS)} "
             f"FROM {Session._meta.db_table} s "
             f"LEFT JOIN {UserSession._meta.db_table} us ON us.session_key = s.session_key "
-            f"LEFT JOIN {User._meta.db_table} u ON u.id = us.user_id "
-            f"LEFT JOIN {ClientAccount._meta.db_table} a ON a.id = u.account_id "
-            f"LEFT JOIN {Reseller._meta.db_table} r ON r.id = u.reseller_id "
+            f"LEFT JOIN {User._meta.db_table} u ON u.id = us.user_id {user_joins()} "
             "WHERE s.session_key = %s AND s.expire_date > %s")
 
 

@@ -20,6 +20,7 @@ from loginguard.audit.events import EventType
 from loginguard.audit.selectors import account_security_log
 from loginguard.devices.request_info import RequestInfo
 from loginguard.lib.ids import parse_id
+from loginguard.lib.pages import confirm_page, post_or_redirect
 from loginguard.record.passwords import password_reset_send
 from loginguard.record.views import actor_of
 from loginguard.tenancy.access import access_account_by_id, can_administer, reseller_accounts
@@ -38,21 +39,6 @@ from loginguard.users.services import user_create
 
 LOG_PAGE_SIZE = 25
 View = Callable[..., HttpResponse]
-
-
-def post_or_back(page_url: Callable[..., str]) -> Callable[[View], View]:
-    """A POST action; a GET (or HEAD) of its URL goes to the page that has its form (a
-    URL left in the address bar never answers a bare 405). The page's own guards run
-    there, so nothing about other tenants is revealed here."""
-    def decorate(view: View) -> View:
-        @require_http_methods(["GET", "HEAD", "POST"])
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if request.method != "POST":
-                return redirect(page_url(request, *args, **kwargs))
-            return view(request, *args, **kwargs)
-        wrapped.__name__ = view.__name__
-        return wrapped
-    return decorate
 
 
 def page(view: View) -> View:
@@ -133,7 +119,7 @@ def render_home(request: HttpRequest, actor: User, *, status: int = 200,
 
 
 @page
-@post_or_back(lambda request, **kw: "/gateway/")
+@post_or_redirect(lambda request, **kw: "/gateway/")
 def gateway_ip_policy(request: HttpRequest) -> HttpResponse:
     """The IP policy of the reseller's own users (their devices and sessions)."""
     actor, _ = reseller_actor(request)
@@ -162,7 +148,7 @@ def gateway_account_page(request: HttpRequest, account_id: str) -> HttpResponse:
 
 
 @page
-@post_or_back(lambda request, account_id, **kw: f"/gateway/accounts/{account_id}/")
+@post_or_redirect(lambda request, account_id, **kw: f"/gateway/accounts/{account_id}/")
 def gateway_connect(request: HttpRequest, account_id: str) -> HttpResponse:
     actor, reseller_id = reseller_actor(request)
     account = gateway_account(actor, account_id)
@@ -173,7 +159,7 @@ def gateway_connect(request: HttpRequest, account_id: str) -> HttpResponse:
 
 
 @page
-@post_or_back(lambda request, account_id, **kw: f"/gateway/accounts/{account_id}/")
+@post_or_redirect(lambda request, account_id, **kw: f"/gateway/accounts/{account_id}/")
 def gateway_disconnect(request: HttpRequest, account_id: str, user_id: str) -> HttpResponse:
     actor, reseller_id = reseller_actor(request)
     account = gateway_account(actor, account_id)
@@ -184,7 +170,7 @@ def gateway_disconnect(request: HttpRequest, account_id: str, user_id: str) -> H
 
 
 @page
-@post_or_back(lambda request, account_id, **kw: f"/gateway/accounts/{account_id}/")
+@post_or_redirect(lambda request, account_id, **kw: f"/gateway/accounts/{account_id}/")
 def gateway_account_rename(request: HttpRequest, account_id: str) -> HttpResponse:
     actor, _ = reseller_actor(request)
     account = gateway_account(actor, account_id)
@@ -207,13 +193,11 @@ def gateway_account_suspend(request: HttpRequest, account_id: str) -> HttpRespon
     actor, _ = reseller_actor(request)
     account = gateway_account(actor, account_id)
     if request.method != "POST":
-        return render(request, "confirm.html", {
-            "title": "Suspend client account",
-            "question": f"Suspend {account.name}?",
-            "consequence": "Its users are signed out at once and cannot sign in, and its "
-                           "API tokens stop working, until you resume it.",
-            "confirm_label": "Suspend", "action": request.path,
-            "cancel_url": f"/gateway/accounts/{account.pk}/"})
+        return confirm_page(
+            request, title="Suspend client account", question=f"Suspend {account.name}?",
+            consequence="Its users are signed out at once and cannot sign in, and its API "
+                        "tokens stop working, until you resume it.",
+            label="Suspend", cancel_url=f"/gateway/accounts/{account.pk}/")
     ended = account_set_active(account=account, active=False, actor=actor, via="gateway")
     messages.success(request, f"{account.name} is suspended; {ended} session"
                               f"{'' if ended == 1 else 's'} of its users ended.")
@@ -221,7 +205,7 @@ def gateway_account_suspend(request: HttpRequest, account_id: str) -> HttpRespon
 
 
 @page
-@post_or_back(lambda request, account_id, **kw: f"/gateway/accounts/{account_id}/")
+@post_or_redirect(lambda request, account_id, **kw: f"/gateway/accounts/{account_id}/")
 def gateway_account_resume(request: HttpRequest, account_id: str) -> HttpResponse:
     actor, _ = reseller_actor(request)
     account = gateway_account(actor, account_id)
@@ -247,7 +231,7 @@ def account_admin(request: HttpRequest, account_id: str) -> HttpResponse:
 
 
 @page
-@post_or_back(lambda request, account_id, **kw: f"/accounts/{account_id}/")
+@post_or_redirect(lambda request, account_id, **kw: f"/accounts/{account_id}/")
 def account_invite(request: HttpRequest, account_id: str) -> HttpResponse:
     account = administered_account(request, account_id)
     try:
@@ -264,7 +248,7 @@ def account_invite(request: HttpRequest, account_id: str) -> HttpResponse:
 
 
 @page
-@post_or_back(lambda request, account_id, **kw: f"/accounts/{account_id}/")
+@post_or_redirect(lambda request, account_id, **kw: f"/accounts/{account_id}/")
 def account_send_reset(request: HttpRequest, account_id: str, user_id: str) -> HttpResponse:
     account = administered_account(request, account_id)
     target = User.objects.filter(pk=id_or_404(user_id), account=account).first()
@@ -284,7 +268,7 @@ def account_send_reset(request: HttpRequest, account_id: str, user_id: str) -> H
 
 
 @page
-@post_or_back(lambda request, account_id, **kw: f"/accounts/{account_id}/")
+@post_or_redirect(lambda request, account_id, **kw: f"/accounts/{account_id}/")
 def account_ip_policy(request: HttpRequest, account_id: str) -> HttpResponse:
     account = administered_account(request, account_id)
     info = RequestInfo.of(request)

@@ -24,6 +24,7 @@ from loginguard.apitokens.services import api_token_create, api_token_revoke
 from loginguard.devices.models import TrustedDevice
 from loginguard.devices.request_info import RequestInfo
 from loginguard.lib.ids import parse_id
+from loginguard.lib.pages import confirm_page, post_or_redirect
 from loginguard.lib.stash import stash
 from loginguard.security import services
 from loginguard.security.unlock import is_unlocked, security_lock, security_unlock
@@ -37,8 +38,13 @@ def _back(request: AuthenticatedHttpRequest, anchor: str = "security") -> HttpRe
     return redirect(f"/users/{request.user.pk}/#{anchor}")
 
 
-def security_action(view: View) -> View:
-    """POST does it; GET (or HEAD) goes back to the section."""
+Question = Callable[..., tuple[str, str]]
+
+
+def _section_action(view: View, confirm: tuple[str, str, Question] | None) -> View:
+    """POST does it, once the section is unlocked; a GET (or HEAD) goes back to the
+    section, or, for an action that destroys something (``confirm``: title, button label,
+    and the question with its consequence), shows "are you sure?" first."""
     @login_required
     @never_cache
     @csrf_protect
@@ -46,36 +52,24 @@ def security_action(view: View) -> View:
     def wrapped(request: AuthenticatedHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not is_unlocked(request):
             return render(request, "security/locked.html", status=403)
-        if request.method != "POST":
+        if request.method == "POST":
+            return view(request, *args, **kwargs)
+        if confirm is None:
             return _back(request)
-        return view(request, *args, **kwargs)
+        title, label, question = confirm
+        asked, consequence = question(request, *args, **kwargs)
+        return confirm_page(request, title=title, question=asked, consequence=consequence,
+                            label=label, cancel_url=f"/users/{request.user.pk}/#security")
     wrapped.__name__ = view.__name__
     return wrapped
 
 
-def confirmed_action(title: str, label: str) -> Callable[[View], View]:
-    """Like ``security_action``, but a GET shows "are you sure?" first: removing a device,
-    revoking a token or signing sessions out asks before it happens (works without
-    JavaScript and by keyboard: the page's one form has the confirm button)."""
-    def decorate(view: View) -> View:
-        @login_required
-        @never_cache
-        @csrf_protect
-        @require_http_methods(["GET", "HEAD", "POST"])
-        def wrapped(request: AuthenticatedHttpRequest, *args: Any,
-                    **kwargs: Any) -> HttpResponse:
-            if not is_unlocked(request):
-                return render(request, "security/locked.html", status=403)
-            if request.method == "POST":
-                return view(request, *args, **kwargs)
-            question, consequence = view.confirm(request, *args, **kwargs)  # type: ignore[attr-defined]
-            return render(request, "confirm.html", {
-                "title": title, "question": question, "consequence": consequence,
-                "confirm_label": label, "action": request.path,
-                "cancel_url": f"/users/{request.user.pk}/#security"})
-        wrapped.__name__ = view.__name__
-        return wrapped
-    return decorate
+def security_action(view: View) -> View:
+    return _section_action(view, None)
+
+
+def confirmed_action(title: str, label: str, question: Question) -> Callable[[View], View]:
+    return lambda view: _section_action(view, (title, label, question))
 
 
 def _own(model: type[Any], request: AuthenticatedHttpRequest, object_id: str) -> Any:
@@ -90,10 +84,8 @@ def _own(model: type[Any], request: AuthenticatedHttpRequest, object_id: str) ->
 @login_required
 @never_cache
 @csrf_protect
-@require_http_methods(["GET", "HEAD", "POST"])
+@post_or_redirect(lambda request: f"/users/{request.user.pk}/#security")
 def unlock(request: AuthenticatedHttpRequest) -> HttpResponse:
-    if request.method != "POST":
-        return _back(request)
     user = request.user
     error = security_unlock(request, user=user, password=request.POST.get("password"))
     if error:
@@ -106,10 +98,9 @@ def unlock(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 @never_cache
 @csrf_protect
-@require_http_methods(["GET", "HEAD", "POST"])
+@post_or_redirect(lambda request: f"/users/{request.user.pk}/#security")
 def lock(request: AuthenticatedHttpRequest) -> HttpResponse:
-    if request.method == "POST":
-        security_lock(request)
+    security_lock(request)
     return _back(request)
 
 
@@ -126,13 +117,6 @@ def device_rename(request: AuthenticatedHttpRequest, device_id: str) -> HttpResp
     return _back(request)
 
 
-def _confirm(question: Callable[..., tuple[str, str]]) -> Callable[[View], View]:
-    def attach(view: View) -> View:
-        view.confirm = question  # type: ignore[attr-defined]
-        return view
-    return attach
-
-
 def _device_question(request: AuthenticatedHttpRequest, device_id: str) -> tuple[str, str]:
     device = _own(TrustedDevice, request, device_id)
     return (f"Remove “{device.name}” ({device.browser} on {device.os}, {device.ip}) from "
@@ -140,8 +124,7 @@ def _device_question(request: AuthenticatedHttpRequest, device_id: str) -> tuple
             "again. Sessions open on it stay signed in.")
 
 
-@confirmed_action("Remove trusted device", "Remove device")
-@_confirm(_device_question)
+@confirmed_action("Remove trusted device", "Remove device", _device_question)
 def device_remove(request: AuthenticatedHttpRequest, device_id: str) -> HttpResponse:
     device = _own(TrustedDevice, request, device_id)
     services.trusted_device_revoke(user=request.user, device=device,
@@ -157,8 +140,7 @@ def _all_devices_question(request: AuthenticatedHttpRequest) -> tuple[str, str]:
             "sign-in.")
 
 
-@confirmed_action("Remove all trusted devices", "Remove all")
-@_confirm(_all_devices_question)
+@confirmed_action("Remove all trusted devices", "Remove all", _all_devices_question)
 def devices_remove_all(request: AuthenticatedHttpRequest) -> HttpResponse:
     from loginguard.devices.services import trusted_devices_revoke_all
 
@@ -175,8 +157,7 @@ def _session_question(request: AuthenticatedHttpRequest, session_id: str) -> tup
             "That browser goes back to the sign-in page at its next click.")
 
 
-@confirmed_action("Sign out a session", "Sign it out")
-@_confirm(_session_question)
+@confirmed_action("Sign out a session", "Sign it out", _session_question)
 def session_end(request: AuthenticatedHttpRequest, session_id: str) -> HttpResponse:
     target = _own(UserSession, request, session_id)
     if target.session_key == request.session.session_key:
@@ -196,8 +177,7 @@ def _others_question(request: AuthenticatedHttpRequest) -> tuple[str, str]:
             "stays signed in.")
 
 
-@confirmed_action("Sign out other sessions", "Sign them out")
-@_confirm(_others_question)
+@confirmed_action("Sign out other sessions", "Sign them out", _others_question)
 def sessions_end_others(request: AuthenticatedHttpRequest) -> HttpResponse:
     count = services.user_sessions_end_others(
         user=request.user, current_key=request.session.session_key,
@@ -246,8 +226,7 @@ def _token_question(request: AuthenticatedHttpRequest, token_id: str) -> tuple[s
             "if you need one.")
 
 
-@confirmed_action("Revoke API token", "Revoke token")
-@_confirm(_token_question)
+@confirmed_action("Revoke API token", "Revoke token", _token_question)
 def token_revoke(request: AuthenticatedHttpRequest, token_id: str) -> HttpResponse:
     token = _own(ApiToken, request, token_id)
     info = RequestInfo.of(request)

@@ -19,6 +19,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
 from loginguard.devices.request_info import RequestInfo
+from loginguard.lib.pages import confirm_page, post_or_redirect
 from loginguard.lib.stash import stash, take
 from loginguard.record import permissions
 from loginguard.record import services as record
@@ -149,16 +150,14 @@ def notifications_tab(request: AuthenticatedHttpRequest, target: User) -> HttpRe
 
 
 def record_action(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """A POST action on a user's record; a GET of its URL goes to the record."""
+    """A POST action on a user's record; a GET of its URL goes to the record (whose own
+    guard answers 404 for another tenant's id)."""
     @login_required
     @never_cache
     @csrf_protect
-    @require_http_methods(["GET", "HEAD", "POST"])
+    @post_or_redirect(lambda request, user_id: f"/users/{user_id}/")
     def wrapped(request: AuthenticatedHttpRequest, user_id: str) -> HttpResponse:
-        target = access_user_by_id(actor_of(request), user_id)  # 404 for other tenants
-        if request.method != "POST":
-            return redirect("user_record", user_id=target.pk)
-        return view(request, target)
+        return view(request, access_user_by_id(actor_of(request), user_id))
     wrapped.__name__ = view.__name__
     return wrapped
 
@@ -212,14 +211,13 @@ def user_deactivate(request: AuthenticatedHttpRequest, user_id: str) -> HttpResp
     if not permissions.can_edit_permissions(request.user, target):
         raise PermissionDenied
     if request.method != "POST":
-        return render(request, "confirm.html", {
-            "title": "Deactivate user",
-            "question": f"Deactivate {target.username} ({target.email})?",
-            "consequence": "They are signed out everywhere at once; their trusted devices, "
-                           "API tokens and any reset or invitation links stop working, and "
-                           "they get an email saying so. You can reactivate them later.",
-            "confirm_label": "Deactivate", "action": request.path,
-            "cancel_url": f"/users/{target.pk}/permissions/"})
+        return confirm_page(
+            request, title="Deactivate user",
+            question=f"Deactivate {target.username} ({target.email})?",
+            consequence="They are signed out everywhere at once; their trusted devices, API "
+                        "tokens and any reset or invitation links stop working, and they "
+                        "get an email saying so. You can reactivate them later.",
+            label="Deactivate", cancel_url=f"/users/{target.pk}/permissions/")
     record.user_set_active(actor=request.user, target=target, active=False,
                            info=RequestInfo.of(request))
     messages.success(request, f"{target.username} is deactivated and signed out everywhere.")

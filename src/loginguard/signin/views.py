@@ -11,6 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
+from loginguard.lib.pages import confirm_page, post_or_redirect
 from loginguard.signin.flow import (
     STAGE_CODE,
     STAGE_TRUST,
@@ -94,10 +95,8 @@ def verify_view(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @csrf_protect
-@require_http_methods(["GET", "HEAD", "POST"])
+@post_or_redirect(lambda request: "/login/verify/")  # the URL revisited: the code page
 def resend_view(request: HttpRequest) -> HttpResponse:
-    if request.method != "POST":  # the URL revisited: back to the code page
-        return redirect("login_verify")
     return respond(request, SignInFlow(request).resend())
 
 
@@ -124,10 +123,8 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":  # logging out changes state: only the form's POST does
         if not request.user.is_authenticated:
             return redirect("login")
-        return render(request, "confirm.html", {
-            "title": "Log out", "question": "Log out of loginguard in this browser?",
-            "consequence": "", "confirm_label": "Log out", "action": request.path,
-            "cancel_url": "/"})
+        return confirm_page(request, title="Log out", label="Log out", cancel_url="/",
+                            question="Log out of loginguard in this browser?")
     if SignInFlow(request).log_out():
         messages.success(request, "You have been logged out.")
     return redirect("login")

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
@@ -35,8 +35,6 @@ def _database() -> str | None:
 
 
 def _redis() -> str | None:
-    if not settings.REDIS_URL:
-        return None
     import redis
 
     from loginguard.throttle.counters import RedisStore, store
@@ -105,25 +103,15 @@ def readyz(request: HttpRequest) -> HttpResponse:
 def outage_cause() -> str | None:
     """The part that is down, when the exception being handled says so (called from the
     500 handler, inside Django's ``except``): "database" or "redis", else None."""
+    import redis
+
     exc = sys.exc_info()[1]
-    if isinstance(exc, DatabaseError) and _is_connection_error(exc):
+    # SQLite's "database is locked" is an OperationalError too: a busy moment, also a 503.
+    if isinstance(exc, InterfaceError | OperationalError):
         return "database"
-    try:
-        import redis
-    except ImportError:  # pragma: no cover - redis is a dependency
-        return None
     if isinstance(exc, redis.ConnectionError | redis.TimeoutError):
         return "redis"
     return None
-
-
-def _is_connection_error(exc: DatabaseError) -> bool:
-    from django.db import InterfaceError, OperationalError
-
-    if isinstance(exc, InterfaceError):
-        return True
-    # SQLite "database is locked" is an OperationalError too: a busy moment, also a 503.
-    return isinstance(exc, OperationalError)
 
 
 def unavailable(request: HttpRequest, cause: str) -> HttpResponse:

@@ -67,6 +67,7 @@ def stdin_has_data() -> bool:
         return False
     try:
         readable, _, _ = select.select([stream], [], [], 0)
-        return bool(readable) and bool(stream.buffer.peek(1))  # type: ignore[union-attr]
+        buffer = getattr(stream, "buffer", None)  # a BufferedReader: peek() reads nothing
+        return bool(readable) and buffer is not None and bool(buffer.peek(1))
     except (OSError, ValueError, AttributeError):  # not a real file (an IDE, a test)
         return False
