@@ -39,30 +39,38 @@ def free_port() -> int:
 
 
 class Sink:
-    def __init__(self, delay: float = 0.0) -> None:
+    """An SMTP server that keeps the 6-digit code of every code email (a subject matching
+    ``code_subject``) and when it arrived (``time.monotonic()`` at DATA)."""
+
+    def __init__(self, delay: float = 0.0, code_subject: str = "verification code") -> None:
         self.delay = delay
-        self.codes: dict[str, list[str]] = {}
+        self.code_subject = code_subject
+        self.codes: dict[str, list[tuple[str, float]]] = {}
         self.count = 0
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.delay:
             await asyncio.sleep(self.delay)
+        arrived = time.monotonic()
         message = message_from_bytes(envelope.content)
         self.count += 1
-        if "verification code" in str(message["Subject"]):
+        if self.code_subject in str(message["Subject"]):
             for part in message.walk():
                 if part.get_content_type() == "text/plain":
                     body = part.get_payload(decode=True).decode()  # type: ignore[union-attr]
                     [code] = re.findall(r"(?<!\d)\d{6}(?!\d)", body)
-                    self.codes.setdefault(str(message["To"]), []).append(code)
+                    self.codes.setdefault(str(message["To"]), []).append((code, arrived))
         return "250 OK"
 
     def code_for(self, address: str, timeout: float = 30) -> str:
+        return self.code_and_arrival(address, timeout)[0]
+
+    def code_and_arrival(self, address: str, timeout: float = 30) -> tuple[str, float]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.codes.get(address):
                 return self.codes[address].pop()
-            time.sleep(0.005)
+            time.sleep(0.002)
         raise RuntimeError(f"no code for {address}")
 
 
@@ -170,8 +178,10 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 class Browser:
     """A cookie-keeping HTTP client that does not follow redirects."""
 
-    def __init__(self, base_url: str, user_agent: str = UA) -> None:
+    def __init__(self, base_url: str, user_agent: str = UA, csrf_cookie: str = "lg_csrf"
+                 ) -> None:
         self.base_url = base_url
+        self.csrf_cookie = csrf_cookie
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(self.jar), NoRedirect)
@@ -189,7 +199,7 @@ class Browser:
             return e.code, e.headers.get("Location", ""), e.read().decode()
 
     def csrf(self) -> str:
-        return next(c.value for c in self.jar if c.name == "lg_csrf")
+        return next(c.value for c in self.jar if c.name == self.csrf_cookie)
 
     def post(self, path: str, data: dict[str, str]) -> tuple[int, str, str]:
         return self.request(path, {"csrfmiddlewaretoken": self.csrf(), **data})

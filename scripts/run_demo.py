@@ -126,7 +126,7 @@ def main() -> int:
     # Ours, whatever was inherited (a shell may start us with SIGINT ignored).
     signal.signal(signal.SIGINT, interrupt)
     signal.signal(signal.SIGTERM, interrupt)
-    commands = [["mailsink", "--port", "8025"], ["worker", "--interval", "0.5", "-v0"],
+    commands = [["mailsink", "--port", "8025"], ["worker", "-v0"],
                 ["serve", "--bind", "127.0.0.1:8000", "--workers", "2"]]
     children = [subprocess.Popen(LG + command, env=env, cwd=ROOT, start_new_session=True)
                 for command in commands]
