@@ -221,7 +221,7 @@ def seed_users(inst: Installation, count: int, prefix: str = "u") -> list[tuple[
     """``count`` client users sharing one precomputed password hash (no hashing per user),
     written by a `loginguard shell` against the installation's own database."""
     code = SEED.format(prefix=prefix, password=PASSWORD, count=count)
-    subprocess.run([sys.executable, "-m", "loginguard.cli", "shell", "-c", code],
+    subprocess.run([sys.executable, "-m", "loginguard.cli", "shell", "-v0", "-c", code],
                    env=inst.env, check=True)
     return [(f"{prefix}{n}", f"{prefix}{n}@bench.example") for n in range(count)]
 

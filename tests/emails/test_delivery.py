@@ -157,3 +157,53 @@ def test_the_worker_log_says_which_email_failed_and_why_never_success(
     assert task_lines and all("state=FAILED" in m for m in task_lines)
     result = DBTaskResult.objects.filter(status="FAILED").get()
     assert "DeliveryFailed" in str(result.exception_class_path)
+
+
+class CountingSink(Sink):
+    def __init__(self) -> None:
+        super().__init__()
+        self.sessions = 0
+
+    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,
+                          responses: list[str]) -> list[str]:
+        self.sessions += 1
+        session.host_name = hostname
+        return responses
+
+
+def queue_three(user: User) -> None:
+    for _ in range(3):
+        queue_email(kind="invitation", to=user.email, context={"user": user, "link": "x"})
+
+
+def test_a_burst_of_mail_shares_one_smtp_connection(smtp: tuple[Sink, int], user: User
+                                                    ) -> None:
+    _, port = smtp
+    sink = CountingSink()
+    controller = start(sink, port)
+    try:
+        queue_three(user)
+        deliver()
+    finally:
+        controller.stop()
+    assert len(sink.messages) == 3
+    assert sink.sessions == 1  # connected and greeted once, not once per message
+
+
+def test_a_connection_the_server_dropped_is_replaced_without_a_failed_attempt(
+        smtp: tuple[Sink, int], user: User) -> None:
+    _, port = smtp
+    sink = CountingSink()
+    controller = start(sink, port)
+    try:
+        queue_email(kind="invitation", to=user.email, context={"user": user, "link": "x"})
+        deliver()
+        controller.stop()  # the server goes away (a restart): the kept connection is dead
+        controller = start(sink, port)
+        queue_email(kind="invitation", to=user.email, context={"user": user, "link": "y"})
+        deliver()
+    finally:
+        controller.stop()
+    assert len(sink.messages) == 2 and sink.sessions == 2
+    assert set(OutgoingEmail.objects.values_list("status", "attempts")) == {
+        (EmailStatus.SENT, 1)}

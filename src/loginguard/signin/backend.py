@@ -18,10 +18,7 @@ class LoginguardBackend(ModelBackend):
         return not (user.reseller_id is not None and not user.reseller.is_active)
 
     def get_user(self, user_id: Any) -> Any:
-        from loginguard.users.models import User
+        from loginguard.users.selectors import user_by_id
 
-        try:
-            user = User.objects.select_related("account", "reseller").get(pk=user_id)
-        except User.DoesNotExist:
-            return None
-        return user if self.user_can_authenticate(user) else None
+        user = user_by_id(user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None

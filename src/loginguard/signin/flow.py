@@ -19,6 +19,7 @@ from loginguard.signin import services
 from loginguard.signin.pending import STAGE_CODE, STAGE_TRUST, PendingLogin
 from loginguard.signin.sessions import session_end, session_start
 from loginguard.users.models import User
+from loginguard.users.selectors import user_by_id
 
 STAGE_PASSWORD = "password"
 # In order. A pending login is at one of the stages after the password.
@@ -104,10 +105,9 @@ class SignInFlow:
             return self._restart()
         if pending.stage != stage:
             return NeedTrust() if pending.stage == STAGE_TRUST else NeedCode()
-        user = User.objects.select_related("account", "reseller").filter(
-            pk=pending.user_id, is_active=True).first()
-        if user is None or not services.pending_valid(user=user, pending=pending,
-                                                      info=self.info):
+        user = user_by_id(pending.user_id)
+        if user is None or not user.is_active or not services.pending_valid(
+                user=user, pending=pending, info=self.info):
             return self._restart()
         return pending, user
 
