@@ -77,6 +77,7 @@ class SignInFlow:
     def __init__(self, request: HttpRequest) -> None:
         self.request = request
         self.info = RequestInfo.of(request)
+        self.found: dict[str, tuple[PendingLogin, User] | Outcome] = {}
 
     # --- stage 1: password ---------------------------------------------------------------
 
@@ -89,7 +90,10 @@ class SignInFlow:
         if step.signed_in_with is not None:
             return self._sign_in(result.user, method="trusted_device")
         assert step.pending is not None
-        self.request.session.cycle_key()  # a pre-set session id must not carry into sign-in
+        if self.request.session.session_key is not None:
+            # A pre-set session id must not carry into sign-in. (With none, the session is
+            # created with a fresh key when the response saves it: one write, not two.)
+            self.request.session.cycle_key()
         step.pending.save(self.request.session)
         return NeedCode(problem=step.quota_error)
 
@@ -99,7 +103,13 @@ class SignInFlow:
         """The pending login and its user when the browser is at ``stage``; otherwise the
         outcome that says where it belongs. A request for an earlier stage (a
         double-clicked "Verify" arriving after the first click succeeded) is sent on to the
-        current stage, not restarted."""
+        current stage, not restarted. Read once per request: the view and the stage it
+        runs ask the same question before anything has changed."""
+        if stage not in self.found:
+            self.found[stage] = self._at(stage)
+        return self.found[stage]
+
+    def _at(self, stage: str) -> tuple[PendingLogin, User] | Outcome:
         pending = PendingLogin.load(self.request.session)
         if pending is None:
             return self._restart()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from functools import cache
 from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.safestring import SafeString
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
@@ -66,8 +68,10 @@ def login_view(request: HttpRequest) -> HttpResponse:
             return respond(request, outcome)
         error = outcome.reason
     # Nothing echoed: every failure renders the same bytes.
+    username_field, password_field = password_fields()
     return render(request, "signin/login.html",
-                  {"form": PasswordForm(), "error": error, "next": target,
+                  {"username_field": username_field, "password_field": password_field,
+                   "error": error, "next": target,
                    "next_host": urlsplit(target).netloc if target else None}, status=200)
 
 
@@ -128,6 +132,14 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     if SignInFlow(request).log_out():
         messages.success(request, "You have been logged out.")
     return redirect("login")
+
+
+@cache
+def password_fields() -> tuple[SafeString, SafeString]:
+    """The password form's two inputs as HTML, rendered once per process: the form never
+    echoes a value, so they are the same bytes on every render."""
+    form = PasswordForm()
+    return form["username"].as_widget(), form["password"].as_widget()
 
 
 def single(request: HttpRequest, field: str) -> str | None:
