@@ -122,6 +122,12 @@ RULES: list[tuple[str, str, str, str]] = [
      'purpose="password-reset", timeout_seconds=3700'),
     ("§5 deactivation kills reset and invitation links for good", "lib/tokens.py",
      'f"{user.is_active}|{stamp}")', 'f"{user.is_active}|")'),
+    ("§5 a deactivated user's pending sign-in goes no further", "signin/flow.py",
+     "        if user is None or not user.is_active or not services.pending_valid(",
+     "        if user is None or not services.pending_valid("),
+    ("§5 a deactivated or suspended user's open session stops resolving", "signin/backend.py",
+     "        return user if user is not None and self.user_can_authenticate(user) else None",
+     "        return user"),
     # §3 §5 authorisation
     ("§3 nobody changes their own role or status", "record/permissions.py",
      "    return actor.pk != target.pk and administers(actor, target)",

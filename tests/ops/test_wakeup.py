@@ -33,11 +33,11 @@ needs_postgres = pytest.mark.skipif(
     not ON_POSTGRES, reason="LISTEN/NOTIFY is PostgreSQL's: runs in the CI's PostgreSQL run")
 
 
-def commit_after(seconds: float, path: Path) -> threading.Thread:
+def commit_after(seconds: float, path: Path, table: str = "t") -> threading.Thread:
     def write() -> None:
         time.sleep(seconds)
         with sqlite3.connect(path) as other:
-            other.execute("INSERT INTO t VALUES (1)")
+            other.execute(f"INSERT INTO {table} VALUES (1)")
 
     thread = threading.Thread(target=write)
     thread.start()
@@ -50,12 +50,15 @@ def sqlite_file(tmp_path: Path) -> Path:
     with sqlite3.connect(path) as db:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("CREATE TABLE t (x)")
+        db.execute("CREATE TABLE other (x)")
     return path
 
 
 def test_sqlite_wakes_on_another_connections_commit(sqlite_file: Path) -> None:
-    waiter = wakeup.SqliteDataVersion(str(sqlite_file), tick=0.01)
+    waiter = wakeup.SqliteDataVersion(str(sqlite_file), "t", tick=0.01)
     assert waiter.wait(0.05) is False  # nothing committed: the whole timeout, then False
+    commit_after(0, sqlite_file, table="other").join()
+    assert waiter.wait(0.2) is False  # a commit that queued no task wakes nobody
     writer = commit_after(0.1, sqlite_file)
     start = time.monotonic()
     assert waiter.wait(30) is True
@@ -66,7 +69,7 @@ def test_sqlite_wakes_on_another_connections_commit(sqlite_file: Path) -> None:
 
 
 def test_sqlite_waiter_survives_a_missing_file(tmp_path: Path) -> None:
-    waiter = wakeup.SqliteDataVersion(str(tmp_path / "gone.sqlite3"), tick=0.01)
+    waiter = wakeup.SqliteDataVersion(str(tmp_path / "gone.sqlite3"), "t", tick=0.01)
     assert waiter.wait(0.05) is False  # logged and slept, never raised
 
 

@@ -7,9 +7,10 @@ idle worker waits on the cheapest signal its database offers that something comm
 - PostgreSQL: ``LISTEN loginguard_tasks`` on a connection of its own. A trigger on the task
   table (ops migration 0002) runs ``pg_notify`` for every insert, and PostgreSQL delivers it
   only when the inserting transaction commits, so a woken worker always finds the row.
-- SQLite: ``PRAGMA data_version`` on a connection of its own, read every ``tick`` seconds.
-  SQLite's documented contract: the value changes when another connection commits. One
-  read costs a few microseconds and no lock.
+- SQLite: ``PRAGMA data_version`` on a connection of its own, read every ``tick`` seconds
+  (SQLite's documented contract: the value changes when another connection commits), and
+  when it changed, the task table's newest rowid: only a commit that queued a task wakes
+  the worker. Both reads are cheap and take no write lock.
 - Anything else: a plain sleep.
 
 Whatever wakes it, the worker then asks the real queue (``ready()``), so a wake-up for an
@@ -63,11 +64,16 @@ class Sleep:
 class SqliteDataVersion:
     """Wait for another connection to commit to the SQLite database file."""
 
-    def __init__(self, path: str, tick: float = 0.1) -> None:
+    def __init__(self, path: str, table: str, tick: float = 0.1) -> None:
         self.path = path
         self.tick = tick
+        # The newest row of the task table: every commit changes data_version, but only
+        # one that queued a task changes this (SQLite gives a new row the largest rowid
+        # plus one), so a commit that queued nothing costs two reads and no wake-up.
+        self.newest_sql = f'SELECT max(rowid) FROM "{table}"'  # noqa: S608
         self.connection: sqlite3.Connection | None = None
         self.version: int | None = None
+        self.newest: object = None
 
     def _read(self) -> int:
         if self.connection is None:
@@ -77,19 +83,28 @@ class SqliteDataVersion:
                                               check_same_thread=False)
         return int(self.connection.execute("PRAGMA data_version").fetchone()[0])
 
+    def _newest(self) -> object:
+        assert self.connection is not None
+        return self.connection.execute(self.newest_sql).fetchone()[0]
+
     def wait(self, timeout: float) -> bool:
         deadline = time.monotonic() + max(timeout, 0.0)
         try:
             if self.version is None:
                 self.version = self._read()
+                self.newest = self._newest()
             while True:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
                 time.sleep(min(self.tick, left))
                 version = self._read()
-                if version != self.version:
-                    self.version = version
+                if version == self.version:
+                    continue
+                self.version = version
+                newest = self._newest()
+                if newest != self.newest:
+                    self.newest = newest
                     return True
         except sqlite3.Error as exc:
             logger.warning("waiting on the SQLite file failed (%s); sleeping instead", exc)
@@ -102,6 +117,7 @@ class SqliteDataVersion:
             self.connection.close()
         self.connection = None
         self.version = None
+        self.newest = None
 
 
 class PostgresListen:
@@ -152,7 +168,9 @@ def for_database(alias: str = DEFAULT_DB_ALIAS) -> Wakeup:
     if connection.vendor == "sqlite":
         name = str(connection.settings_dict["NAME"])
         if name and name != ":memory:" and "mode=memory" not in name:
-            return SqliteDataVersion(name)
+            from django_tasks_db.models import DBTaskResult
+
+            return SqliteDataVersion(name, DBTaskResult._meta.db_table)
     return Sleep()
 
 
@@ -171,3 +189,4 @@ def seconds_until_next_scheduled(limit: float) -> float:
     if due is None:
         return limit
     return max(0.0, min(limit, (due - now).total_seconds()))
+
