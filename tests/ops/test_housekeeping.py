@@ -165,3 +165,30 @@ def test_a_running_worker_does_it_by_itself(tmp_path: Path) -> None:
     finally:
         worker.terminate()
         worker.wait(timeout=10)
+
+
+def test_an_email_a_stopped_worker_left_sending_is_queued_again_once(
+        personas: Personas) -> None:
+    """A worker killed (or cut off from its database) between claiming an email and
+    recording the result left it 'sending' for good: housekeeping queues it again after
+    10 minutes, and it is then delivered exactly once. One being sent now is left alone."""
+    from loginguard.emails.models import EmailStatus
+    from loginguard.emails.queue import queue_email
+
+    user = personas.member
+    stuck = queue_email(kind="invitation", to=user.email, context={"user": user, "link": "x"})
+    busy = queue_email(kind="invitation", to="busy@example.com",
+                       context={"user": user, "link": "y"})
+    DBTaskResult.objects.all().delete()  # the tasks died with the worker
+    now = clock.now()
+    OutgoingEmail.objects.filter(pk=stuck.pk).update(
+        status=EmailStatus.SENDING, claimed_at=now - timedelta(minutes=11))
+    OutgoingEmail.objects.filter(pk=busy.pk).update(
+        status=EmailStatus.SENDING, claimed_at=now - timedelta(minutes=1))
+    assert housekeeping.preview(now)["stuck_emails_requeued"] == 1
+    assert housekeeping.run(now)["stuck_emails_requeued"] == 1
+    assert housekeeping.run(now)["stuck_emails_requeued"] == 0  # idempotent
+    sent = deliver()
+    assert [m.to for m in sent] == [[user.email]]
+    assert OutgoingEmail.objects.get(pk=stuck.pk).status == EmailStatus.SENT
+    assert OutgoingEmail.objects.get(pk=busy.pk).status == EmailStatus.SENDING

@@ -26,6 +26,9 @@ class OutgoingEmail(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When a worker took it to send: one still "sending" long after this was being sent by
+    # a worker that stopped (killed, or its database went away) and is queued again.
+    claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

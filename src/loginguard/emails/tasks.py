@@ -3,7 +3,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.utils import make_msgid
 from typing import NoReturn
 from urllib.parse import urlsplit
@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
+from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django_tasks import task
 
@@ -90,7 +92,7 @@ def deliver_email(email_id: int) -> str:
     # Claim the row with a conditional update: if two task rows ever point at one email
     # (a duplicate enqueue), only one of them sends it.
     claimed = OutgoingEmail.objects.filter(pk=email_id, status=EmailStatus.QUEUED).update(
-        status=EmailStatus.SENDING
+        status=EmailStatus.SENDING, claimed_at=timezone.now()
     )
     if not claimed:
         return "skipped"
@@ -142,3 +144,31 @@ def _record_failure(email: OutgoingEmail, exc: Exception) -> NoReturn:
                    int(delay.total_seconds()), email.last_error)
     raise DeliveryFailed(f"email {email.pk} not delivered (attempt {email.attempts}, "
                          f"retry queued): {email.last_error}")
+
+
+# Far longer than any send can take (EMAIL_TIMEOUT is 20 s per SMTP step).
+STUCK_AFTER = timedelta(minutes=10)
+
+
+def stuck_emails(now: datetime) -> QuerySet[OutgoingEmail]:
+    """Emails a worker claimed and never finished: it was killed, or lost its database,
+    between the claim and recording the result."""
+    cutoff = now - STUCK_AFTER
+    return OutgoingEmail.objects.filter(status=EmailStatus.SENDING).filter(
+        Q(claimed_at__lt=cutoff) | Q(claimed_at__isnull=True, created_at__lt=cutoff))
+
+
+def requeue_stuck(now: datetime) -> int:
+    """Queue each stuck email again (housekeeping). If the stopped worker had already
+    handed it to SMTP, the recipient gets it twice; otherwise it would never arrive."""
+    requeued = 0
+    for pk in list(stuck_emails(now).values_list("pk", flat=True)):
+        with transaction.atomic():
+            if not stuck_emails(now).filter(pk=pk).update(status=EmailStatus.QUEUED,
+                                                          claimed_at=None):
+                continue  # finished or requeued meanwhile
+            deliver_email.using(queue_name="email").enqueue(pk)
+        logger.warning("email %s was left sending by a worker that stopped; queued again "
+                       "(it may arrive twice if that worker had handed it to SMTP)", pk)
+        requeued += 1
+    return requeued

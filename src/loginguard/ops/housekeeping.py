@@ -109,9 +109,13 @@ SWEEPS = [
 
 
 def preview(now: datetime | None = None) -> dict[str, int]:
-    """How many rows each sweep would delete (or clear) now."""
+    """How many rows each sweep would delete (or clear), and how many stuck emails would
+    be queued again, now."""
+    from loginguard.emails.tasks import stuck_emails
+
     now = now or clock.now()
-    return {sweep.name: sweep.rows(now).count() for sweep in SWEEPS}
+    return {**{sweep.name: sweep.rows(now).count() for sweep in SWEEPS},
+            "stuck_emails_requeued": stuck_emails(now).count()}
 
 
 def run(now: datetime | None = None) -> dict[str, int]:
@@ -134,6 +138,9 @@ def run(now: datetime | None = None) -> dict[str, int]:
             if len(pks) < BATCH:
                 break
         done[sweep.name] = total
+    from loginguard.emails.tasks import requeue_stuck
+
+    done["stuck_emails_requeued"] = requeue_stuck(now)
     logger.info("housekeeping: %s", ", ".join(f"{k} {v}" for k, v in done.items()))
     return done
 

@@ -27,5 +27,8 @@ class Command(BaseCommand):
             action = verb.replace("delete", "clear") if sweep.clear_bodies else verb
             self.stdout.write(f"{sweep.name:<18} {action} {counts[sweep.name]:>7}  "
                               f"({sweep.what})")
+        requeue = "would queue again" if dry_run else "queued again"
+        self.stdout.write(f"{'stuck_emails':<18} {requeue} {counts['stuck_emails_requeued']:>4}"
+                          "  (emails a stopped worker left half-sent 10 minutes ago)")
         if dry_run:
             self.stdout.write("Dry run: nothing was changed.")
