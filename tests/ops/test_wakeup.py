@@ -46,7 +46,9 @@ def commit_after(seconds: float, path: Path, table: str = "t") -> threading.Thre
 
 @pytest.fixture
 def sqlite_file(tmp_path: Path) -> Path:
-    path = tmp_path / "queue.sqlite3"
+    folder = tmp_path / "var #1 ?50%"  # characters a file: URI must encode
+    folder.mkdir()
+    path = folder / "queue.sqlite3"
     with sqlite3.connect(path) as db:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("CREATE TABLE t (x)")

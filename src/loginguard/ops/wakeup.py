@@ -27,6 +27,7 @@ import logging
 import sqlite3
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
@@ -78,7 +79,9 @@ class SqliteDataVersion:
     def _read(self) -> int:
         if self.connection is None:
             # Read-only and outside any transaction: this connection never takes a lock.
-            self.connection = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
+            # A URI, percent-encoded: a path may hold "?", "#" or "%".
+            uri = f"{Path(self.path).resolve().as_uri()}?mode=ro"
+            self.connection = sqlite3.connect(uri, uri=True,
                                               isolation_level=None,
                                               check_same_thread=False)
         return int(self.connection.execute("PRAGMA data_version").fetchone()[0])
