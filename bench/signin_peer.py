@@ -320,8 +320,12 @@ def main() -> None:
     for who, label in (("loginguard", "loginguard full, 4 users"),
                        ("allauth", "allauth login-by-code, 4 users"),
                        ("allauth_at_lg_rate", "allauth held to loginguard's rate")):
-        print(f"{label:38} {m[who]['cpu_per_signin_ms']:9.1f} ms {m[who]['signins_per_s']:10.1f} "
-              f"{m[who]['code_latency_p50_ms']:6.0f} ms {m[who]['code_latency_p95_ms']:6.0f} ms")
+        p50, p95 = m[who]["code_latency_p50_ms"], m[who]["code_latency_p95_ms"]
+        # allauth sends inside the request: its code arrives before the POST returns.
+        latency = (f"{p50:6.0f} ms {p95:6.0f} ms" if p50 >= 0 else
+                   f"{'in the request':>19}")
+        print(f"{label:38} {m[who]['cpu_per_signin_ms']:9.1f} ms "
+              f"{m[who]['signins_per_s']:10.1f} {latency}")
     print(f"{'loginguard trusted device':38} {trusted['cpu_per_signin_s'] * 1000:9.1f} ms "
           f"{trusted['signins_per_s']:10.1f}")
     print()
