@@ -138,3 +138,17 @@ def test_deactivating_the_user_ends_their_session_on_the_next_request(
     personas.member.is_active = False
     personas.member.save()
     assert visitor.get("/").headers["Location"] == "/login/"
+
+
+def test_a_user_deactivated_between_password_and_code_goes_no_further(
+        personas: Personas, visitor: Visitor) -> None:
+    member = personas.member
+    visitor.password(member.username)
+    code = last_code(member.email)
+    member.is_active = False
+    member.save()
+    assert visitor.get("/login/verify/").headers["Location"] == "/login/"  # restarted
+    visitor.password(member.username)  # the same answer as a wrong password now
+    assert visitor.code(code).headers.get("Location") != "/login/trust/"
+    assert visitor.signed_in_as() is None
+    assert not AuditEvent.objects.filter(event_type="code.verified", subject=member).exists()
