@@ -74,6 +74,18 @@ class Sink:
         raise RuntimeError(f"no code for {address}")
 
 
+def cpu_seconds(processes: list[psutil.Process]) -> float:
+    """User + system CPU seconds of these processes so far (gone ones count nothing)."""
+    total = 0.0
+    for proc in processes:
+        try:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
 @dataclass
 class Installation:
     base_url: str
@@ -93,14 +105,7 @@ class Installation:
         return procs
 
     def cpu_seconds(self) -> float:
-        total = 0.0
-        for proc in self.processes():
-            try:
-                times = proc.cpu_times()
-                total += times.user + times.system
-            except psutil.NoSuchProcess:
-                pass
-        return total
+        return cpu_seconds(self.processes())
 
     def rss_bytes(self) -> list[int]:
         return [p.memory_info().rss for p in psutil.Process(self.server.pid).children()]

@@ -49,7 +49,9 @@ from bench.harness import (
     PASSWORD,
     Browser,
     Installation,
+    Sink,
     argon2_verify_cpu,
+    cpu_seconds,
     free_port,
     installation,
     seed_users,
@@ -84,21 +86,14 @@ class Site:
     """What the load driver needs of either site."""
 
     name: str
-    sink: object
+    sink: Sink
     base_url: str
     processes: Callable[[], list[psutil.Process]]
     signin: Callable[[tuple[str, str]], float]  # returns the code email's latency
     emails_per_signin: int
 
     def cpu_seconds(self) -> float:
-        total = 0.0
-        for proc in self.processes():
-            try:
-                times = proc.cpu_times()
-                total += times.user + times.system
-            except psutil.NoSuchProcess:
-                pass
-        return total
+        return cpu_seconds(self.processes())
 
 
 def loginguard_site(inst: Installation) -> Site:
@@ -133,8 +128,6 @@ User.objects.bulk_create(User(username=f"p{{n}}", email=f"p{{n}}@bench.example",
 def peer_installation(count: int, workers: int = 2) -> Iterator[Site]:
     python = peer_python()
     tmp = Path(tempfile.mkdtemp(prefix="lg-peer-"))
-    from bench.harness import Sink
-
     sink = Sink(code_subject="Sign-In Code")
     smtp_port, web_port = free_port(), free_port()
     smtp = Controller(sink, hostname="127.0.0.1", port=smtp_port)
@@ -195,7 +188,7 @@ def drive(site: Site, users: list[tuple[str, str]], rate: float | None = None
           ) -> dict[str, float]:
     """Sign every user in, CONCURRENCY at a time; with ``rate``, start sign-ins no faster
     than ``rate`` per second (a fixed schedule shared by the threads)."""
-    mails = site.sink.count  # type: ignore[attr-defined]
+    mails = site.sink.count
     latencies: list[float] = []
     errors: list[BaseException] = []
     lock = threading.Lock()
@@ -231,7 +224,7 @@ def drive(site: Site, users: list[tuple[str, str]], rate: float | None = None
     elapsed = time.monotonic() - t0
     expected = mails + site.emails_per_signin * len(users)
     deadline = time.monotonic() + 60
-    while site.sink.count < expected and time.monotonic() < deadline:  # type: ignore[attr-defined]
+    while site.sink.count < expected and time.monotonic() < deadline:
         time.sleep(0.01)
     time.sleep(0.5)  # the worker's bookkeeping after the last SMTP reply
     cpu = site.cpu_seconds() - cpu0
