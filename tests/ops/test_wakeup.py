@@ -206,3 +206,11 @@ def test_the_worker_rides_out_a_database_outage(
         if switch.listener is None:
             switch.restore()
     assert b"queue unavailable" in err
+
+
+def test_excluding_queues_needs_every_queue_and_starts_nothing() -> None:
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="--exclude-queues can only be used"):
+        call_command("worker", queue_name="email", exclude_queues="default")
+    assert not [t for t in threading.enumerate() if t.name == "housekeeping"]

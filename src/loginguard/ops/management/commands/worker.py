@@ -99,6 +99,9 @@ class Command(DbWorkerCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         no_housekeeping = bool(options.pop("no_housekeeping", False))
+        excluded = options["exclude_queues"]
+        if excluded and "*" not in options["queue_name"].split(","):
+            raise CommandError("--exclude-queues can only be used with --queue-name=*")
         metrics_directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
         if metrics_directory:  # metrics on: forget the files of processes long gone
             from loginguard.lib.metrics import clean_directory
@@ -114,9 +117,6 @@ class Command(DbWorkerCommand):
             return
         self.configure_logging(options["verbosity"])
         logging.getLogger("django_tasks_db").addFilter(QuietRepeats())
-        excluded = options["exclude_queues"]
-        if excluded and "*" not in options["queue_name"].split(","):
-            raise CommandError("--exclude-queues can only be used with --queue-name=*")
         worker = WakingWorker(
             wake=wakeup.for_database(), keep_running=not options["batch"],
             queue_names=options["queue_name"].split(","), longest_wait=options["interval"],
