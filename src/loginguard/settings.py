@@ -296,11 +296,13 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
                    "json": {"()": "loginguard.web.logs.JsonFormatter"}},
-    "filters": {"drop_api_refusals": {"()": "loginguard.web.logs.DropApiRefusals"}},
+    "filters": {"drop_api_refusals": {"()": "loginguard.web.logs.DropApiRefusals"},
+                "drop_outage_repeats": {"()": "loginguard.web.logs.DropOutageRepeats"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"},
-                "django.request": {"filters": ["drop_api_refusals"]},
+                "django.request": {"filters": ["drop_api_refusals",
+                                                "drop_outage_repeats"]},
                 # One line per request (web.middleware.AccessLogMiddleware); the tests
                 # read it through caplog, so it propagates to the root handler.
                 "loginguard.access": {"level": LOG_LEVEL}},

@@ -133,3 +133,19 @@ def test_a_page_with_the_database_down_is_a_503_not_a_500(personas: Personas) ->
     if api.status_code == 503:
         assert json.loads(api.content) == {
             "detail": "Temporarily unavailable: try again in a moment."}
+
+
+def test_an_outage_logs_one_line_per_request_without_tracebacks(
+        personas: Personas, caplog: pytest.LogCaptureFixture) -> None:
+    """Found by the fault suite (issue 17): each 503 also came with Django's ERROR and the
+    connection error's traceback. The part's line stays; the repeats go."""
+    visitor = Visitor(raise_request_exception=False)
+    with mock.patch("django.db.backends.utils.CursorWrapper.execute",
+                    side_effect=OperationalError("server closed the connection")):
+        page = visitor.post("/login/", {"username": "bob", "password": PASSWORD})
+        ready = Client().get("/readyz")
+    assert (page.status_code, ready.status_code) == (503, 503)
+    errors = [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+    assert [r.getMessage() for r in errors] == [
+        "answered 503: the database is unreachable"]
+    assert errors[0].exc_info is None

@@ -29,6 +29,9 @@ class OutgoingEmail(models.Model):
     # When a worker took it to send: one still "sending" long after this was being sent by
     # a worker that stopped (killed, or its database went away) and is queued again.
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # Which worker took it (django-tasks' worker id): a claim by a worker that stopped
+    # beating (ops.WorkerBeat) is queued again within seconds instead of after STUCK_AFTER.
+    claimed_by = models.CharField(max_length=64, blank=True, default="")
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

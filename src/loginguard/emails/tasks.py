@@ -4,17 +4,16 @@ import contextlib
 import logging
 import time
 from datetime import datetime, timedelta
-from email.utils import make_msgid
 from typing import NoReturn
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from django_tasks import task
+from django_tasks import TaskContext, task
 
 from loginguard.emails.models import EmailStatus, OutgoingEmail
 from loginguard.lib import metrics
@@ -87,22 +86,31 @@ class Courier:
 courier = Courier()
 
 
-@task(queue_name="email")
-def deliver_email(email_id: int) -> str:
+def message_id(email: OutgoingEmail) -> str:
+    """The same Message-ID for every delivery of one email row, so a copy sent twice (a
+    worker killed between SMTP's DATA and recording it) is recognisable as one message by
+    mail clients, and countable. It names the site (BASE_URL's host), not the worker's
+    hostname: spam filters compare it with the sender's domain."""
+    created = email.created_at.strftime("%Y%m%d%H%M%S%f")
+    return f"<loginguard.{email.pk}.{created}@{urlsplit(settings.BASE_URL).hostname}>"
+
+
+@task(queue_name="email", takes_context=True)
+def deliver_email(context: TaskContext, email_id: int) -> str:
     # Claim the row with a conditional update: if two task rows ever point at one email
-    # (a duplicate enqueue), only one of them sends it.
+    # (a duplicate enqueue), only one of them sends it. The claim names the worker, whose
+    # beats (ops/beats.py) tell the others whether it is still alive.
+    worker_ids = context.task_result.worker_ids
     claimed = OutgoingEmail.objects.filter(pk=email_id, status=EmailStatus.QUEUED).update(
-        status=EmailStatus.SENDING, claimed_at=timezone.now()
+        status=EmailStatus.SENDING, claimed_at=timezone.now(),
+        claimed_by=worker_ids[-1][:64] if worker_ids else "",
     )
     if not claimed:
         return "skipped"
     email = OutgoingEmail.objects.get(pk=email_id)
     message = EmailMultiAlternatives(
         subject=email.subject, body=email.body_text, to=[email.to],
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        # The Message-ID names the site (BASE_URL's host), not the worker's hostname:
-        # spam filters compare it with the sender's domain.
-        headers={"Message-ID": make_msgid(domain=urlsplit(settings.BASE_URL).hostname)},
+        from_email=settings.DEFAULT_FROM_EMAIL, headers={"Message-ID": message_id(email)},
     )
     message.attach_alternative(email.body_html, "text/html")
     try:
@@ -116,11 +124,34 @@ def deliver_email(email_id: int) -> str:
     # A sent message's body may hold a live code or link: the table keeps only who, what
     # kind, status and times.
     email.body_text = email.body_html = ""
-    email.save(update_fields=["status", "attempts", "sent_at", "last_error", "body_text",
-                              "body_html"])
+    _record_sent(email)
     logger.info("email %s (%s) to %s sent", email.pk, email.kind, email.to)
     metrics.EMAILS.labels(kind=email.kind, state="sent").inc()
     return "sent"
+
+
+# How long a worker keeps trying to record a delivered email while the database is away.
+RECORD_SENT_FOR = 120.0
+
+
+def _record_sent(email: OutgoingEmail) -> None:
+    """Record the delivery. The message has left: if the database is away right now (a
+    restart, a failover), giving up would leave the row "sending" and the email would be
+    delivered a second time when it is requeued, so keep trying for a while."""
+    deadline = time.monotonic() + RECORD_SENT_FOR
+    while True:
+        try:
+            email.save(update_fields=["status", "attempts", "sent_at", "last_error",
+                                      "body_text", "body_html"])
+            return
+        except DatabaseError as exc:
+            if time.monotonic() > deadline:
+                raise
+            logger.warning("email %s was delivered but the database is unavailable to "
+                           "record it (%s); trying again in 1 s", email.pk,
+                           type(exc).__name__)
+            connection.close()  # a broken connection: the next query opens a new one
+            time.sleep(1.0)
 
 
 def _record_failure(email: OutgoingEmail, exc: Exception) -> NoReturn:
@@ -150,22 +181,27 @@ def _record_failure(email: OutgoingEmail, exc: Exception) -> NoReturn:
 STUCK_AFTER = timedelta(minutes=10)
 
 
-def stuck_emails(now: datetime) -> QuerySet[OutgoingEmail]:
+def stuck_emails(now: datetime, live_workers: set[str] | None = None
+                 ) -> QuerySet[OutgoingEmail]:
     """Emails a worker claimed and never finished: it was killed, or lost its database,
-    between the claim and recording the result."""
+    between the claim and recording the result. With ``live_workers`` (the ids of workers
+    beating now), also every claim by a worker not among them, however recent."""
     cutoff = now - STUCK_AFTER
-    return OutgoingEmail.objects.filter(status=EmailStatus.SENDING).filter(
-        Q(claimed_at__lt=cutoff) | Q(claimed_at__isnull=True, created_at__lt=cutoff))
+    stuck = Q(claimed_at__lt=cutoff) | Q(claimed_at__isnull=True, created_at__lt=cutoff)
+    if live_workers is not None:
+        stuck |= ~Q(claimed_by="") & ~Q(claimed_by__in=live_workers)
+    return OutgoingEmail.objects.filter(status=EmailStatus.SENDING).filter(stuck)
 
 
-def requeue_stuck(now: datetime) -> int:
-    """Queue each stuck email again (housekeeping). If the stopped worker had already
-    handed it to SMTP, the recipient gets it twice; otherwise it would never arrive."""
+def requeue_stuck(now: datetime, live_workers: set[str] | None = None) -> int:
+    """Queue each stuck email again (housekeeping, and every worker's beat). If the
+    stopped worker had already handed it to SMTP, the recipient gets it twice (with the
+    same Message-ID); otherwise it would never arrive."""
     requeued = 0
-    for pk in list(stuck_emails(now).values_list("pk", flat=True)):
+    for pk in list(stuck_emails(now, live_workers).values_list("pk", flat=True)):
         with transaction.atomic():
-            if not stuck_emails(now).filter(pk=pk).update(status=EmailStatus.QUEUED,
-                                                          claimed_at=None):
+            if not stuck_emails(now, live_workers).filter(pk=pk).update(
+                    status=EmailStatus.QUEUED, claimed_at=None, claimed_by=""):
                 continue  # finished or requeued meanwhile
             deliver_email.using(queue_name="email").enqueue(pk)
         logger.warning("email %s was left sending by a worker that stopped; queued again "

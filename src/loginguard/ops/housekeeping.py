@@ -112,10 +112,11 @@ def preview(now: datetime | None = None) -> dict[str, int]:
     """How many rows each sweep would delete (or clear), and how many stuck emails would
     be queued again, now."""
     from loginguard.emails.tasks import stuck_emails
+    from loginguard.ops.beats import live_workers
 
     now = now or clock.now()
     return {**{sweep.name: sweep.rows(now).count() for sweep in SWEEPS},
-            "stuck_emails_requeued": stuck_emails(now).count()}
+            "stuck_emails_requeued": stuck_emails(now, live_workers(now)).count()}
 
 
 def run(now: datetime | None = None) -> dict[str, int]:
@@ -139,8 +140,9 @@ def run(now: datetime | None = None) -> dict[str, int]:
                 break
         done[sweep.name] = total
     from loginguard.emails.tasks import requeue_stuck
+    from loginguard.ops.beats import live_workers
 
-    done["stuck_emails_requeued"] = requeue_stuck(now)
+    done["stuck_emails_requeued"] = requeue_stuck(now, live_workers(now))
     logger.info("housekeeping: %s", ", ".join(f"{k} {v}" for k, v in done.items()))
     return done
 

@@ -13,3 +13,18 @@ class PeriodicJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} (next {self.next_run_at:%Y-%m-%d %H:%M})"
+
+
+class WorkerBeat(models.Model):
+    """A running worker's sign of life, written every few seconds by each worker process.
+    An email claimed by a worker whose beat stopped (killed, machine gone) is queued again
+    by the others (ops/beats.py)."""
+
+    worker_id = models.CharField(max_length=64, primary_key=True)
+    host = models.CharField(max_length=255, blank=True)
+    pid = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField()
+    beat_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.worker_id} on {self.host} (pid {self.pid})"

@@ -29,6 +29,16 @@ class DropApiRefusals(logging.Filter):
                     or (status in (401, 403) and path == FORWARD_PATH))
 
 
+class DropOutageRepeats(logging.Filter):
+    """A 503 means the database or Redis is away: web.health logs one line naming the part
+    for each. Django would add its own ERROR with the whole traceback of the connection
+    error for every such request (three tracebacks a request, thousands a minute while
+    PostgreSQL restarts; the fault suite counted them), and one per /readyz probe."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return getattr(record, "status_code", None) != 503
+
+
 # The attributes every LogRecord has; anything else on a record came from ``extra=`` and
 # is a field of the JSON line.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}

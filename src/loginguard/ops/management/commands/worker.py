@@ -15,7 +15,7 @@ from django_tasks_db.management.commands.db_worker import Command as DbWorkerCom
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
-from loginguard.ops import wakeup
+from loginguard.ops import beats, wakeup
 
 logger = logging.getLogger("loginguard.worker")
 
@@ -128,7 +128,9 @@ class Command(DbWorkerCommand):
             excluded_queue_names=excluded.split(",") if excluded else [],
         )
         worker.configure_signals()
+        beats.start(worker.worker_id)
         try:
             worker.run()
         finally:
             worker.wake.close()
+            beats.stop(worker.worker_id)

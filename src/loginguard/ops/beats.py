@@ -1,0 +1,89 @@
+"""Workers' signs of life. Each worker process writes its beat (ops.WorkerBeat) every
+``BEAT_SECONDS``; a worker whose beat is older than ``STALE_AFTER`` has stopped (SIGKILL,
+out of memory, its machine gone), and the emails it had claimed are queued again by the
+next beat of any other worker — seconds after the loss instead of STUCK_AFTER's ten
+minutes. A claim by a live worker is never touched: its send may be slow, not lost."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+import time
+from datetime import datetime, timedelta
+
+from django.db import DatabaseError, connection
+
+from loginguard.lib import clock
+
+logger = logging.getLogger("loginguard.worker")
+
+BEAT_SECONDS = 5.0
+# Longer than a PostgreSQL restart or failover of ~20 s plus a beat, so a worker that only
+# lost its database for a while is not taken for dead.
+STALE_AFTER = timedelta(seconds=30)
+FORGET_AFTER = timedelta(days=1)
+
+
+def beat(worker_id: str, started_at: datetime, now: datetime | None = None) -> None:
+    from loginguard.ops.models import WorkerBeat
+
+    WorkerBeat.objects.update_or_create(
+        worker_id=worker_id,
+        defaults={"beat_at": now or clock.now(), "host": socket.gethostname()[:255],
+                  "pid": os.getpid(), "started_at": started_at})
+
+
+def live_workers(now: datetime) -> set[str]:
+    from loginguard.ops.models import WorkerBeat
+
+    return set(WorkerBeat.objects.filter(beat_at__gte=now - STALE_AFTER)
+               .values_list("worker_id", flat=True))
+
+
+def rescue(now: datetime | None = None) -> int:
+    """Queue again every email claimed by a worker that stopped beating; forget beats of
+    workers gone for a day. How many emails were queued again."""
+    from loginguard.emails.tasks import requeue_stuck
+    from loginguard.ops.models import WorkerBeat
+
+    now = now or clock.now()
+    requeued = requeue_stuck(now, live_workers(now))
+    WorkerBeat.objects.filter(beat_at__lt=now - FORGET_AFTER).delete()
+    return requeued
+
+
+def stop(worker_id: str) -> None:
+    """A worker leaving cleanly removes its beat (it holds no claims by then)."""
+    from loginguard.ops.models import WorkerBeat
+
+    with contextlib.suppress(DatabaseError):  # else the beat goes stale on its own
+        WorkerBeat.objects.filter(worker_id=worker_id).delete()
+
+
+def start(worker_id: str, every: float = BEAT_SECONDS) -> threading.Thread:
+    """Beat once now (so this worker's first claim is already covered), then from a
+    thread every ``every`` seconds, rescuing dead workers' emails after each beat. A
+    database outage is logged and ridden out."""
+    started_at = clock.now()
+    try:
+        beat(worker_id, started_at)
+    except DatabaseError as exc:
+        logger.warning("worker beat skipped: database unavailable (%s)", type(exc).__name__)
+
+    def loop() -> None:
+        while True:
+            time.sleep(every)
+            try:
+                beat(worker_id, started_at)
+                rescue()
+            except DatabaseError as exc:
+                logger.warning("worker beat skipped: database unavailable (%s)",
+                               type(exc).__name__)
+                connection.close()  # this thread's connection: a new one next time
+
+    thread = threading.Thread(target=loop, name="beats", daemon=True)
+    thread.start()
+    return thread
