@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # What the tests need beyond Python packages: Debian's Chromium (the browser tests drive
-# it through Playwright) and Debian's nginx (the forward-auth test runs it as a fixture
-# with its own configuration and port, never as the system service). Install what is
-# missing (as root), or say exactly what to run.
+# it through Playwright), Debian's nginx (the forward-auth test runs it as a fixture
+# with its own configuration and port, never as the system service), and PostgreSQL's
+# server binaries and redis-server (the fault smoke starts a cluster and a Redis of its
+# own on free ports; the system services are not touched). Install what is missing (as
+# root), or say exactly what to run.
 set -euo pipefail
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+command -v initdb >/dev/null || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null \
+  || missing+=(postgresql)
+command -v redis-server >/dev/null || missing+=(redis-server)
 if [ ${#missing[@]} = 0 ]; then exit 0; fi
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "Installing ${missing[*]} for the tests (apt-get install ${missing[*]})..."
