@@ -351,6 +351,7 @@ class Tally:
     completed_full: Counter[str] = field(default_factory=Counter)
     completed_trusted: Counter[str] = field(default_factory=Counter)
     in_flight: Counter[int] = field(default_factory=Counter)
+    probes: Counter[str] = field(default_factory=Counter)  # wrong passwords refused, 503
     outage: str | None = None  # the part that is away right now
 
     def status(self, label: str) -> None:
@@ -627,6 +628,7 @@ class FaultResult:
     emails: dict[str, int] = field(default_factory=dict)
     duplicates_explained: str = ""
     audit_missing: list[str] = field(default_factory=list)
+    throttle_probes_refused: int = 0
     violations: list[str] = field(default_factory=list)
 
 
@@ -644,27 +646,31 @@ def probe_recovery(inst: Installation, since: float, limit: float = 60.0) -> flo
     return None
 
 
-def throttle_probe(inst: Installation, part: str, until: threading.Event) -> None:
-    """While ``part`` is away, wrong passwords for one user: each must be refused with a
-    503, never answered as a checked password (a throttle that failed open)."""
-    client = Client(inst.stack, inst.tally, 0)
+def throttle_probe(client: Client, part: str, until: threading.Event) -> None:
+    """While ``part`` is away, wrong passwords for one user, posted with a CSRF cookie the
+    prober took before the outage: each must be refused with a 503, never answered as a
+    checked password (a throttle that failed open). Counts the 503s it got meanwhile."""
+    tally = client.tally
     while not until.is_set():
         try:
-            client.call("/login/")
             status, location, _ = client.call(
                 "/login/", {"username": "u_probe", "password": "wrong-" + secrets.token_hex(4)})
-            if inst.tally.outage == part:
-                client.tally.violation(f"password checked while {part} was away "
-                                       f"({status} {location!r})")
-        except Refused:
-            pass
+            if tally.outage == part:
+                tally.violation(f"password checked while {part} was away "
+                                f"({status} {location!r})")
+        except Refused as refused:
+            if tally.outage == part and "503" in str(refused):
+                with tally.lock:
+                    tally.probes[tally.phase] += 1
         time.sleep(0.3)
 
 
 def outage(inst: Installation, part: str, stop: Callable[[], None],
            start: Callable[[], None], seconds: float) -> float | None:
     done = threading.Event()
-    prober = threading.Thread(target=throttle_probe, args=(inst, part, done), daemon=True)
+    client = Client(inst.stack, inst.tally, 0)
+    client.call("/login/")  # the form's CSRF cookie, while the page can still be served
+    prober = threading.Thread(target=throttle_probe, args=(client, part, done), daemon=True)
     stop()
     time.sleep(1.0)  # requests already past the part when it went may still finish
     inst.tally.outage = part
@@ -829,6 +835,7 @@ def run_faults(args: argparse.Namespace) -> list[FaultResult]:
             result = FaultResult(
                 name, what, statuses, outcomes, recovery, emails,
                 audit_missing=missing_audit(stack, inst.tally),
+                throttle_probes_refused=inst.tally.probes[name],
                 violations=inst.tally.violations[violations_before:])
             if emails["duplicated"]:
                 result.duplicates_explained = (
@@ -863,6 +870,9 @@ def report(r: FaultResult) -> None:
     print(f"  emails: {r.emails} {r.duplicates_explained}")
     print(f"  completed sign-ins missing from the security log: {len(r.audit_missing)} "
           f"{r.audit_missing[:5]}")
+    if r.name in ("pg", "redis"):
+        print(f"  wrong passwords posted while it was away: {r.throttle_probes_refused}, "
+              "each answered 503")
     print(f"  violations: {len(r.violations)}", flush=True)
 
 

@@ -34,6 +34,9 @@ def test_every_fault_holds_under_load() -> None:
     # The outages were real: the pages answered 503 while PostgreSQL or Redis was away.
     assert results["pg"].statuses.get("503", 0) > 0
     assert results["redis"].statuses.get("503", 0) > 0
+    # The throttle prober did post wrong passwords meanwhile, each refused with a 503.
+    assert results["pg"].throttle_probes_refused > 0
+    assert results["redis"].throttle_probes_refused > 0
     # Only the worker killed mid-send may have delivered one message twice.
     assert all(r.emails["duplicated"] == 0 for name, r in results.items() if name != "worker")
     assert results["worker"].emails["duplicated"] <= 1
