@@ -4,7 +4,7 @@ the clients, two `loginguard worker` processes and an SMTP sink — driven by a 
 of full and trusted sign-ins, API calls and security actions while parts fail one at a
 time.
 
-    .venv/bin/python -m bench.faults                      # every fault, ~8 minutes
+    .venv/bin/python -m bench.faults                      # every fault, ~5 minutes
     .venv/bin/python -m bench.faults --faults pg,worker   # some of them
     .venv/bin/python -m bench.faults --soak 600           # 10 minutes of mixed load
     .venv/bin/python -m bench.faults --capacity           # the capacity table
@@ -14,7 +14,9 @@ sign-in without its code, no throttle that answered while its store was away, no
 alive after an acknowledged logout, sign-ins succeeding again within 10 s of the part's
 return, every queued email delivered (none lost; any duplicate counted and explained),
 and the security log holding every completed sign-in. Results go to
-bench/results/faults.json (soak.json, capacity.json) and are printed as a table.
+bench/results/faults.json (soak.json, capacity.json) and are printed; --markdown prints
+the tables of docs/reliability.md from them. Runs as root: initdb and the server run
+as the postgres user.
 """
 
 from __future__ import annotations
@@ -1173,12 +1175,14 @@ def main() -> None:
     parser.add_argument("--smtp-outage", type=float, default=60.0,
                         help="seconds SMTP refuses connections (default 60)")
     parser.add_argument("--threads", type=int, default=6, help="load clients (default 6)")
-    parser.add_argument("--users", type=int, default=6000, help="users seeded")
-    parser.add_argument("--warm", type=float, default=10.0, help="seconds before the first fault")
+    parser.add_argument("--users", type=int, default=6000,
+                        help="users seeded; each full sign-in takes a new one (default 6000)")
+    parser.add_argument("--warm", type=float, default=10.0,
+                        help="seconds before the first fault (default 10)")
     parser.add_argument("--after", type=float, default=10.0,
-                        help="seconds of load after each recovery")
+                        help="seconds of load after each recovery (default 10)")
     parser.add_argument("--drain", type=float, default=240.0,
-                        help="longest wait for the queue to empty after a fault")
+                        help="longest wait for the queue to empty after a fault (default 240)")
     parser.add_argument("--soak", type=float, metavar="SECONDS",
                         help="run the soak for this long instead of the faults")
     parser.add_argument("--capacity", action="store_true",
