@@ -596,7 +596,6 @@ class Installation:
     stack: Stack
     tally: Tally
     load: Load
-    users: queue.Queue[tuple[str, str]]
 
 
 def prepare(stack: Stack, *, users: int, threads: int, trusted: int = 4) -> Installation:
@@ -614,7 +613,7 @@ def prepare(stack: Stack, *, users: int, threads: int, trusted: int = 4) -> Inst
         full_signin(client, f"dev{n}", f"dev{n}@bench.example", 30, trust=True)
         trusted_pool.put((client, f"dev{n}"))
     load = Load(stack, tally, pool, trusted_pool, tokens, threads=threads)
-    return Installation(stack, tally, load, pool)
+    return Installation(stack, tally, load)
 
 
 # Faults -------------------------------------------------------------------------------
@@ -638,7 +637,7 @@ def probe_recovery(inst: Installation, since: float, limit: float = 60.0) -> flo
     """Seconds from ``since`` (the part's return) until a full sign-in started after it
     has completed; one attempt after another, each with its own fresh user."""
     while time.monotonic() - since < limit:
-        username, email = inst.users.get_nowait()
+        username, email = inst.load.users.get_nowait()
         try:
             client = Client(inst.stack, inst.tally, random.randrange(8))
             full_signin(client, username, email, code_wait=5.0)
@@ -1071,7 +1070,7 @@ def capacity_step(inst: Installation, kind: str, rate: float, seconds: float
     def flow(n: int) -> None:
         try:
             if kind == "full":
-                full_signin(Client(stack, tally, n), *inst.users.get_nowait(),
+                full_signin(Client(stack, tally, n), *inst.load.users.get_nowait(),
                             code_wait=10.0, then_act=False)
             elif kind == "trusted":
                 client, name = inst.load.trusted.get()

@@ -24,7 +24,7 @@ BEAT_SECONDS = 5.0
 # Longer than a PostgreSQL restart or failover of ~20 s plus a beat, so a worker that only
 # lost its database for a while is not taken for dead.
 STALE_AFTER = timedelta(seconds=30)
-FORGET_AFTER = timedelta(days=1)
+FORGET_AFTER = timedelta(days=1)  # housekeeping deletes beats older than this
 
 
 def beat(worker_id: str, started_at: datetime, now: datetime | None = None) -> None:
@@ -44,15 +44,12 @@ def live_workers(now: datetime) -> set[str]:
 
 
 def rescue(now: datetime | None = None) -> int:
-    """Queue again every email claimed by a worker that stopped beating; forget beats of
-    workers gone for a day. How many emails were queued again."""
+    """Queue again every email claimed by a worker that stopped beating; how many. (Beats
+    of workers gone for a day are housekeeping's: its `worker_beats` sweep.)"""
     from loginguard.emails.tasks import requeue_stuck
-    from loginguard.ops.models import WorkerBeat
 
     now = now or clock.now()
-    requeued = requeue_stuck(now, live_workers(now))
-    WorkerBeat.objects.filter(beat_at__lt=now - FORGET_AFTER).delete()
-    return requeued
+    return requeue_stuck(now, live_workers(now))
 
 
 def stop(worker_id: str) -> None:

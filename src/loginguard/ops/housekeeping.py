@@ -86,6 +86,13 @@ def _task_results(now: datetime) -> QuerySet:
     return DBTaskResult.objects.finished().filter(finished_at__lt=now - TASK_RESULT_AGE)
 
 
+def _worker_beats(now: datetime) -> QuerySet:
+    from loginguard.ops.beats import FORGET_AFTER
+    from loginguard.ops.models import WorkerBeat
+
+    return WorkerBeat.objects.filter(beat_at__lt=now - FORGET_AFTER)
+
+
 def _audit(now: datetime) -> QuerySet:
     from loginguard.audit.models import AuditEvent
 
@@ -104,6 +111,7 @@ SWEEPS = [
     Sweep("email_bodies", "bodies (codes, links) of sent or failed emails",
           _email_bodies, clear_bodies=True),
     Sweep("task_results", "finished queue entries older than 14 days", _task_results),
+    Sweep("worker_beats", "signs of life of workers gone for a day", _worker_beats),
     Sweep("audit", "security log rows older than AUDIT_RETENTION_DAYS", _audit),
 ]
 
