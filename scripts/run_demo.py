@@ -9,6 +9,7 @@ so Ctrl-C would leave them running and holding the ports."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import shutil
@@ -30,6 +31,7 @@ def environment() -> dict[str, str]:
         key_file.write_text(secrets.token_urlsafe(50))
         key_file.chmod(0o600)
     return {**os.environ, "SECRET_KEY": key_file.read_text().strip(), "DEBUG": "false",
+            "OIDC_PRIVATE_KEY_FILE": str(signing_key()),
             "SECURE_COOKIES": "false", "BASE_URL": "http://127.0.0.1:8000",
             "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": "8025",
             "DEV_MAILBOX_DIR": str(VAR / "mailbox"),
@@ -37,6 +39,47 @@ def environment() -> dict[str, str]:
             "TRUSTED_PROXIES": "127.0.0.1", "FORWARD_AUTH_HOSTS": "127.0.0.1",
             "DATABASE_URL": os.environ.get("DATABASE_URL",
                                            f"sqlite:///{VAR / 'loginguard.sqlite3'}")}
+
+
+def signing_key() -> Path:
+    """A demo RS256 key for ID and logout tokens (production: docs/sso.md)."""
+    pem = VAR / "oidc.pem"
+    if not pem.exists():
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
+        pem.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                          serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+        pem.chmod(0o600)
+    return pem
+
+
+ACME = "http://127.0.0.1:8001"
+
+
+def example_app(env: dict[str, str]) -> list[str]:
+    """Acme Campaigns (examples/acme_campaigns), registered once as a platform-wide
+    client; its id and secret are kept in var/acme_client.json."""
+    saved = VAR / "acme_client.json"
+    if not saved.exists():
+        out = subprocess.run([*LG, "create_client", "Acme Campaigns", "--redirect-uri",
+                              f"{ACME}/oidc/callback/", "--backchannel-logout-uri",
+                              f"{ACME}/backchannel-logout/"],
+                             env=env, cwd=ROOT, check=True, capture_output=True, text=True)
+        values = dict(line.split(": ", 1) for line in out.stdout.splitlines() if ": " in line)
+        saved.write_text(json.dumps({"client_id": values["client_id"],
+                                     "client_secret": values["client_secret"]}))
+        saved.chmod(0o600)
+    client = json.loads(saved.read_text())
+    env.update({"ACME_CLIENT_ID": client["client_id"],
+                "ACME_CLIENT_SECRET": client["client_secret"],
+                "ACME_ISSUER": "http://127.0.0.1:8000", "ACME_BASE_URL": ACME,
+                "ACME_VAR_DIR": str(VAR / "acme"), "PYTHONPATH": str(ROOT)})
+    return [str(ROOT / ".venv" / "bin" / "granian"), "--interface", "wsgi", "--host",
+            "127.0.0.1", "--port", "8001", "--workers", "1", "--log-level", "warning",
+            "examples.acme_campaigns.app:application"]
 
 
 SAMPLE_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -130,11 +173,15 @@ def main() -> int:
                 ["serve", "--bind", "127.0.0.1:8000", "--workers", "2"]]
     children = [subprocess.Popen(LG + command, env=env, cwd=ROOT, start_new_session=True)
                 for command in commands]
+    acme_env = dict(env)
+    children.append(subprocess.Popen(example_app(acme_env), env=acme_env, cwd=ROOT,
+                                     start_new_session=True))
     sample = forward_auth_sample()
     if sample is not None:
         children.append(subprocess.Popen(sample, cwd=ROOT, start_new_session=True))
     print("\nloginguard is running: open http://127.0.0.1:8000/   "
           "(mailbox: /dev/mailbox/)   Ctrl-C stops it.", flush=True)
+    print(f"An app that signs in with loginguard (OpenID Connect): {ACME}/", flush=True)
     if sample is not None:
         print("A sample app guarded by forward auth (nginx): http://127.0.0.1:8080/",
               flush=True)

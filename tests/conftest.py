@@ -40,6 +40,21 @@ def _no_dev_mailbox(settings: Any) -> None:
     settings.DEV_MAILBOX_DIR = None
 
 
+@pytest.fixture(scope="session")
+def signing_pem() -> str:
+    from tests.sso.conftest import new_pem
+
+    return new_pem()
+
+
+@pytest.fixture(autouse=True)
+def _signing_key(settings: Any, signing_pem: str) -> None:
+    """Single sign-on is configured as in production: an RS256 key, this server's issuer."""
+    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "OIDC_RSA_PRIVATE_KEY": signing_pem,
+                                "OIDC_ISS_ENDPOINT": "http://testserver"}
+    settings.SSO_ISSUER = "http://testserver"
+
+
 @pytest.fixture(autouse=True)
 def _isolated_throttles() -> Iterator[None]:
     """With REDIS_URL set the throttle counters live in Redis, which the database rollback

@@ -88,6 +88,8 @@ INSTALLED_APPS = [
     "loginguard.forwardauth",
     "loginguard.api",
     "ninja",
+    "oauth2_provider",
+    "loginguard.sso",
     "loginguard.ops",
 ]
 
@@ -180,6 +182,7 @@ LOGIN_URL = "/login/"
 PASSWORD_HASHERS = [
     "loginguard.users.hashers.LoginguardArgon2Hasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "loginguard.users.hashers.RandomSecretHasher",  # OAuth client secrets only
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
@@ -261,10 +264,86 @@ READYZ_EMAIL_QUEUE_MAX_AGE = env.number("READYZ_EMAIL_QUEUE_MAX_AGE", 900,
 EMAIL_MAX_ATTEMPTS = 8
 EMAIL_RETRY_BASE_SECONDS = 15
 
+# Single sign-on (SPEC §11, docs/sso.md): loginguard is an OpenID Connect provider on
+# django-oauth-toolkit. ID and logout tokens are signed RS256 with the key in
+# OIDC_PRIVATE_KEY_FILE; OIDC_PUBLISHED_KEY_FILES are published in the JWKS without signing
+# (the next key before a rotation, the previous one after it).
+OIDC_PRIVATE_KEY_FILE = env.text("OIDC_PRIVATE_KEY_FILE")
+OIDC_PUBLISHED_KEY_FILES = env.csv("OIDC_PUBLISHED_KEY_FILES", [])
+SSO_ISSUER = env.url("SSO_ISSUER", BASE_URL, schemes=("http", "https"))
+
+
+def _pem(name: str, path: str) -> str:
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise ImproperlyConfigured(
+            f"{name}={path!r} cannot be read ({exc.strerror}). Point it at a PEM RSA "
+            "private key the loginguard user can read (docs/sso.md shows how to make one)."
+        ) from None
+    if "PRIVATE KEY-----" not in text:
+        raise ImproperlyConfigured(
+            f"{name}={path!r} does not hold a PEM private key (-----BEGIN PRIVATE KEY-----).")
+    return text
+
+
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"  # the toolkit's own
+OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": True,
+    "OIDC_RSA_PRIVATE_KEY": _pem("OIDC_PRIVATE_KEY_FILE", OIDC_PRIVATE_KEY_FILE)
+    if OIDC_PRIVATE_KEY_FILE else "",
+    "OIDC_RSA_PRIVATE_KEYS_INACTIVE": [_pem("OIDC_PUBLISHED_KEY_FILES", path)
+                                       for path in OIDC_PUBLISHED_KEY_FILES],
+    "OIDC_ISS_ENDPOINT": SSO_ISSUER,
+    "OAUTH2_VALIDATOR_CLASS": "loginguard.sso.validator.LoginguardValidator",
+    "SCOPES": {
+        "openid": "Sign you in",
+        "profile": "Your name, username and time zone",
+        "email": "Your email address",
+        "account": "Your client account, role and reseller",
+    },
+    "DEFAULT_SCOPES": ["openid"],
+    # Client secrets are 384 random bits: a fast salted hash (users.hashers).
+    "CLIENT_SECRET_HASHER": "sha256_random",
+    # PKCE (S256) for every client, confidential ones too (RFC 9700 §2.1.1).
+    "PKCE_REQUIRED": True,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 600,
+    "ID_TOKEN_EXPIRE_SECONDS": 600,
+    # A refresh token lives as long as the session it came from (12 hours at most): the
+    # session's end revokes it; this is the backstop.
+    "REFRESH_TOKEN_EXPIRE_SECONDS": 12 * 3600,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "REQUEST_APPROVAL_PROMPT": "force",
+    # Redirect URIs over https only, as the cookies (plain http in the demo only).
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"] if SECURE_COOKIES else ["http", "https"],
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,
+    "OIDC_RP_INITIATED_LOGOUT_STRICT_REDIRECT_URIS": True,
+    # Ending the session revokes exactly that session's tokens (sso.sessions); the
+    # toolkit's own sweep would take every token of the user.
+    "OIDC_RP_INITIATED_LOGOUT_DELETE_TOKENS": False,
+    "OIDC_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": ["client_secret_basic",
+                                                  "client_secret_post", "none"],
+    # RFC 9700: no implicit or password grant, S256 only, no token in a query string,
+    # `iss` in the authorization response, tokens stored as hashes.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+}
+# Back-channel logout (sso/backchannel.py): each POST's timeout, and the retries.
+BACKCHANNEL_TIMEOUT_SECONDS = 5
+BACKCHANNEL_MAX_ATTEMPTS = 8
+BACKCHANNEL_RETRY_BASE_SECONDS = 10
+
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
-        "QUEUES": ["default", "email"],
+        "QUEUES": ["default", "email", "sso"],
     }
 }
 

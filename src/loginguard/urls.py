@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver, path, re_path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 
 from loginguard.api.v1 import api as api_v1
 from loginguard.forwardauth import views as forwardauth
@@ -20,6 +20,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     # Forward auth for reverse proxies; the common case is answered by
     # forwardauth.middleware.ForwardAuthMiddleware before the rest of the stack.
     path("auth/forward", forwardauth.forward, name="forward_auth"),
+    # Single sign-on (SPEC §11): OpenID Connect discovery, /o/authorize, /o/token, ...
+    path("", include("loginguard.sso.urls", namespace="oauth2_provider")),
     path("login/", signin.login_view, name="login"),
     path("login/verify/", signin.verify_view, name="login_verify"),
     path("login/verify/resend/", signin.resend_view, name="login_resend"),
@@ -49,6 +51,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("security/sessions/end-others/", security.sessions_end_others,
          name="sessions_end_others"),
     path("security/sessions/<str:session_id>/end/", security.session_end, name="session_end"),
+    path("security/apps/<str:app_id>/disconnect/", security.app_disconnect,
+         name="app_disconnect"),
     path("security/password/", security.password_change, name="password_change"),
     path("security/tokens/create/", security.token_create, name="token_create"),
     path("security/tokens/<str:token_id>/revoke/", security.token_revoke,
@@ -73,6 +77,10 @@ urlpatterns: list[URLPattern | URLResolver] = [
          name="account_send_reset"),
     path("accounts/<str:account_id>/ip-policy/", gateway.account_ip_policy,
          name="account_ip_policy"),
+    path("accounts/<str:account_id>/apps/", gateway.account_client_create,
+         name="account_client_create"),
+    path("accounts/<str:account_id>/apps/<str:client_id>/delete/",
+         gateway.account_client_delete, name="account_client_delete"),
     path("accounts/<str:account_id>/log/", gateway.account_log, name="account_log"),
     # Demo mode only: both views answer 404 unless DEV_MAILBOX_DIR is set.
     path("dev/mailbox/", mailbox.mailbox_list, name="mailbox"),

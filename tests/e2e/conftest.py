@@ -181,5 +181,9 @@ def running_stack(tmp: Path, *, web_port: int | None = None, **settings: str) ->
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with running_stack(tmp_path_factory.mktemp("e2e")) as stack:
+    from tests.sso.conftest import new_pem
+
+    tmp = tmp_path_factory.mktemp("e2e")
+    (tmp / "oidc.pem").write_text(new_pem())
+    with running_stack(tmp, OIDC_PRIVATE_KEY_FILE=str(tmp / "oidc.pem")) as stack:
         yield stack

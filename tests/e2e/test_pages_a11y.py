@@ -167,6 +167,11 @@ def walk(browser: Browser, stack: Stack, people: dict[str, str], check: Checker,
     sign_in(page, stack, "axe_admin")
     account = f"{base}/accounts/{people['account']}/"
     page.goto(account)
+    page.get_by_label("App name").fill(f"Ally reports {check.width}")
+    page.get_by_label("Redirect URI").fill("https://reports.ally.example/callback/")
+    page.get_by_role("button", name="Register app").click()
+    expect(page.get_by_test_id("client-secret")).to_be_visible()
+    client_id = page.get_by_test_id("client-id").inner_text()
     check(page, "account-admin")
     page.goto(account + "log/")
     check(page, "account-log")
@@ -176,6 +181,17 @@ def walk(browser: Browser, stack: Stack, people: dict[str, str], check: Checker,
     check(page, "record-permissions-admin")
     page.goto(f"{base}/users/{people['axe_user']}/deactivate/")
     check(page, "confirm-deactivate")
+    page.context.close()
+
+    # Single sign-on: an account's app asks its user for consent once.
+    page = context().new_page()
+    sign_in(page, stack, "axe_user")
+    page.goto(f"{base}/o/authorize/?response_type=code&client_id={client_id}"
+              "&redirect_uri=https%3A%2F%2Freports.ally.example%2Fcallback%2F"
+              "&scope=openid+profile+account&state=s&code_challenge=" + "a" * 43
+              + "&code_challenge_method=S256")
+    expect(page.get_by_role("heading", name=re.compile("^Allow Ally reports"))).to_be_visible()
+    check(page, "sso-consent")
     page.context.close()
 
     # A reseller user: the gateway.

@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -45,8 +46,12 @@ def test_unset_and_empty_values_take_the_default() -> None:
 def _start(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items()
              if k not in {"SECRET_KEY", "DEBUG", "EMAIL_PORT", "DJANGO_SETTINGS_MODULE"}}
-    return subprocess.run([sys.executable, "-m", "loginguard.cli", "check"],
-                          env={**clean, **env}, capture_output=True, text=True, timeout=60)
+    # A database of its own: a developer's var/ (make run registers an app there) is not
+    # this installation's.
+    with tempfile.TemporaryDirectory() as tmp:
+        return subprocess.run([sys.executable, "-m", "loginguard.cli", "check"],
+                              env={**clean, "DATABASE_URL": f"sqlite:///{tmp}/check.sqlite3",
+                                   **env}, capture_output=True, text=True, timeout=60)
 
 
 def test_production_refuses_to_start_without_secret_key() -> None:

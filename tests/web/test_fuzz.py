@@ -22,6 +22,7 @@ from django.conf import settings as django_settings
 from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from oauth2_provider.models import Application
 
 from loginguard.apitokens.models import ApiToken
 from loginguard.apitokens.services import api_token_create
@@ -29,6 +30,7 @@ from loginguard.devices.models import TrustedDevice
 from loginguard.record.services import NOTIFICATIONS
 from loginguard.record.views import DETAIL_FIELDS
 from loginguard.signin.models import UserSession
+from loginguard.sso.services import client_create
 from loginguard.users.models import User
 from tests.conftest import PASSWORD, Personas, Visitor
 
@@ -36,6 +38,9 @@ pytestmark = pytest.mark.django_db
 
 DETAILS = sorted(DETAIL_FIELDS)
 PASSWORDS = ["new_password1", "new_password2"]
+AUTHORIZE = ["response_type", "client_id", "redirect_uri", "scope", "state", "nonce",
+             "code_challenge", "code_challenge_method", "prompt", "max_age", "acr_values"]
+RP_LOGOUT = ["id_token_hint", "client_id", "post_logout_redirect_uri", "state"]
 # Every page (GET, with the query parameters some of them read) and every form (POST, with
 # the fields it reads); {} is where an id goes.
 PAGES = {"/": [], "/about/": [], "/login/": ["next"], "/login/verify/": [], "/login/trust/": [],
@@ -57,7 +62,12 @@ PAGES = {"/": [], "/about/": [], "/login/": ["next"], "/login/verify/": [], "/lo
          "/users/{}/": ["log_page"], "/users/{}/permissions/": [],
          "/users/{}/notifications/": [], "/gateway/": ["log_page"],
          "/gateway/accounts/{}/": [], "/accounts/{}/": [],
-         "/accounts/{}/log/": ["page", "user", "type"]}
+         "/accounts/{}/log/": ["page", "user", "type"],
+         "/security/apps/{}/disconnect/": [], "/accounts/{}/apps/": [],
+         "/accounts/{}/apps/{}/delete/": [],
+         # Single sign-on (sso/urls.py, an include): every parameter the provider reads.
+         "/o/authorize/": AUTHORIZE, "/o/userinfo/": [], "/o/logout/": RP_LOGOUT,
+         "/.well-known/openid-configuration": [], "/o/.well-known/jwks.json": []}
 FORMS = {"/login/": ["username", "password", "next"], "/login/verify/": ["code"],
          "/auth/forward": [], "/users/{}/deactivate/": [], "/users/{}/reactivate/": [],
          "/gateway/ip-policy/": ["ip_match"], "/gateway/accounts/{}/rename/": ["name"],
@@ -80,7 +90,15 @@ FORMS = {"/login/": ["username", "password", "next"], "/login/verify/": ["code"]
          "/gateway/accounts/{}/connect/": ["user_id"],
          "/gateway/accounts/{}/disconnect/{}/": [],
          "/accounts/{}/invite/": ["username", "email", "is_client_admin"],
-         "/accounts/{}/users/{}/reset/": [], "/accounts/{}/ip-policy/": ["ip_match"]}
+         "/accounts/{}/users/{}/reset/": [], "/accounts/{}/ip-policy/": ["ip_match"],
+         "/security/apps/{}/disconnect/": [],
+         "/accounts/{}/apps/": ["name", "redirect_uri", "backchannel_logout_uri", "public"],
+         "/accounts/{}/apps/{}/delete/": [],
+         "/o/authorize/": [*AUTHORIZE, "allow", "claims"],
+         "/o/token/": ["grant_type", "code", "redirect_uri", "client_id", "client_secret",
+                       "code_verifier", "refresh_token", "scope"],
+         "/o/revoke_token/": ["token", "token_type_hint", "client_id", "client_secret"],
+         "/o/userinfo/": [], "/o/logout/": [*RP_LOGOUT, "allow"]}
 REQUESTS = [("GET", path) for path in PAGES] + [("POST", path) for path in FORMS]
 # Routes the fuzzing leaves to their own tests: the JSON API (schemathesis) and the demo
 # mailbox (absent in production: 404 here).
@@ -105,7 +123,10 @@ STRANGERS = ["role", "account", "kind", "is_staff", "password", "token", "access
 TRICKY = ["", " ", "on", "off", "yes", "no", "true", "0", "-1", "1.5", "7", "90", "366",
           "99999999999999999999999", "exact", "network", "UTC", "Mars/Olympus", "x" * 5000,
           "\x00", "a\x00b", "١٢٣٤٥٦", "123456", "<script>", "' OR 1=1 --", "%00",
-          "../../etc/passwd", "é" * 70, "alice", "bob@acme.example", PASSWORD]
+          "../../etc/passwd", "é" * 70, "alice", "bob@acme.example", PASSWORD,
+          # A registered app's values (see fuzz_app), so /o/ routes get past the client check.
+          "fuzz-client", "https://fuzz.example/cb", "S256", "openid", "openid account",
+          "code", "none", "login", "urn:loginguard:code", "a" * 43]
 values = st.one_of(st.sampled_from(TRICKY), st.text(max_size=30))
 field_values = st.one_of(values, values, st.lists(values, min_size=2, max_size=3))
 garbage_ids = st.one_of(st.sampled_from(["0", "-1", "1e3", "00001", " 1", "1 ", "NaN", "٣",
@@ -120,7 +141,16 @@ FUZZ = settings(max_examples=15, deadline=None, derandomize=True, database=None,
                                        HealthCheck.too_slow])
 
 
+def fuzz_app(personas: Personas) -> None:
+    """An account app with a known client id and redirect URI (values in TRICKY)."""
+    registered = client_create(name="Fuzz app", redirect_uris=["https://fuzz.example/cb"],
+                               public=False, account=personas.account)
+    Application.objects.filter(pk=registered.client.application_id).update(
+        client_id="fuzz-client")
+
+
 def visitor_as(actor: str, personas: Personas) -> Visitor:
+    fuzz_app(personas)
     visitor = Visitor()
     visitor.get("/login/")  # every visitor holds a CSRF cookie, as a browser would
     if actor == "half-way":

@@ -218,10 +218,50 @@ def gateway_account_resume(request: HttpRequest, account_id: str) -> HttpRespons
 
 def render_admin(request: HttpRequest, account: ClientAccount, *, status: int = 200,
                  **extra: Any) -> HttpResponse:
+    from loginguard.sso.models import Client
+
     users = User.objects.filter(account=account).order_by("username_key")
+    clients = Client.objects.filter(account=account).select_related("application")
     return render(request, "gateway/admin.html", {
-        "account": account, "users": users, "ip_choices": IpMatch.choices, **extra},
-        status=status)
+        "account": account, "users": users, "ip_choices": IpMatch.choices,
+        "clients": clients, **extra}, status=status)
+
+
+@page
+@post_or_redirect(lambda request, account_id, **kw: f"/accounts/{account_id}/")
+def account_client_create(request: HttpRequest, account_id: str) -> HttpResponse:
+    """A client admin registers an app for their own account (SPEC §11); the secret is
+    shown on the page that answers, once."""
+    from loginguard.sso.services import client_create
+
+    account = administered_account(request, account_id)
+    try:
+        registered = client_create(
+            name=request.POST.get("name", ""), redirect_uris=[request.POST.get("redirect_uri")],
+            public=request.POST.get("public") == "on",
+            backchannel_logout_uri=request.POST.get("backchannel_logout_uri", ""),
+            account=account, actor=actor_of(request))
+    except ValidationError as exc:
+        return render_admin(request, account, status=400, client_errors=exc.messages,
+                            client_posted=request.POST)
+    return render_admin(request, account, registered=registered)
+
+
+@page
+@post_or_redirect(lambda request, account_id, **kw: f"/accounts/{account_id}/")
+def account_client_delete(request: HttpRequest, account_id: str,
+                          client_id: str) -> HttpResponse:
+    from loginguard.sso.models import Client
+    from loginguard.sso.services import client_delete
+
+    account = administered_account(request, account_id)
+    client = Client.objects.filter(pk=id_or_404(client_id), account=account).select_related(
+        "application").first()
+    if client is None:
+        raise Http404
+    client_delete(client=client, actor=actor_of(request))
+    messages.success(request, f"{client.application.name} can no longer sign anyone in.")
+    return redirect("account_admin", account_id=account.pk)
 
 
 @page

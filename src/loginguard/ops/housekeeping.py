@@ -47,10 +47,13 @@ def _sessions(now: datetime) -> QuerySet:
 
 def _user_sessions(now: datetime) -> QuerySet:
     from loginguard.signin.models import UserSession
-    from loginguard.signin.sessions import ABSOLUTE_LIFETIME
+    from loginguard.signin.sessions import ABSOLUTE_LIFETIME, IDLE_TIMEOUT, SEEN_RESOLUTION
 
+    # An idle session's row goes too (its Django session is refused at its next request
+    # anyway): removing the row is what ends its apps' tokens (sso.sessions).
     return UserSession.objects.filter(
         Q(created_at__lt=now - ABSOLUTE_LIFETIME)
+        | Q(last_seen_at__lt=now - IDLE_TIMEOUT - SEEN_RESOLUTION)
         | ~Q(session_key__in=Session.objects.values("session_key")))
 
 
@@ -100,9 +103,52 @@ def _audit(now: datetime) -> QuerySet:
         created_at__lt=now - timedelta(days=settings.AUDIT_RETENTION_DAYS))
 
 
+def _sso_codes(now: datetime) -> QuerySet:
+    from oauth2_provider.models import Grant
+
+    return Grant.objects.filter(expires__lt=now)
+
+
+def _sso_authorizations(now: datetime) -> QuerySet:
+    from loginguard.sso.models import Authorization
+
+    return Authorization.objects.filter(
+        Q(ended_at__lt=now - timedelta(days=1))
+        | Q(family__isnull=True, created_at__lt=now - timedelta(hours=1)))
+
+
+def _sso_access_tokens(now: datetime) -> QuerySet:
+    from oauth2_provider.models import AccessToken
+
+    # Past their 10 minutes and past the 12 hours a refresh token of theirs could live.
+    return AccessToken.objects.filter(expires__lt=now - timedelta(hours=13))
+
+
+def _sso_refresh_tokens(now: datetime) -> QuerySet:
+    from oauth2_provider.models import RefreshToken
+
+    return RefreshToken.objects.filter(Q(revoked__lt=now - timedelta(days=1))
+                                       | Q(revoked__isnull=True, access_token__isnull=True))
+
+
+def _sso_id_tokens(now: datetime) -> QuerySet:
+    from oauth2_provider.models import IDToken
+
+    return IDToken.objects.filter(expires__lt=now - timedelta(days=1))
+
+
+def _sso_logouts(now: datetime) -> QuerySet:
+    from loginguard.sso.models import BackchannelLogout, LogoutStatus
+
+    return BackchannelLogout.objects.filter(
+        status__in=[LogoutStatus.SENT, LogoutStatus.FAILED],
+        created_at__lt=now - timedelta(days=30))
+
+
 SWEEPS = [
     Sweep("sessions", "expired sessions (and the pending sign-ins in them)", _sessions),
-    Sweep("user_sessions", "session list entries whose session ended or is 12 hours old",
+    Sweep("user_sessions", "session list entries whose session ended, sat idle 60 minutes "
+          "or is 12 hours old (their apps are logged out)",
           _user_sessions),
     Sweep("codes", "emailed codes past their 10 minutes", _codes),
     Sweep("email_changes", "email changes not finished within 14 days", _email_changes),
@@ -112,6 +158,15 @@ SWEEPS = [
           _email_bodies, clear_bodies=True),
     Sweep("task_results", "finished queue entries older than 14 days", _task_results),
     Sweep("worker_beats", "signs of life of workers gone for a day", _worker_beats),
+    Sweep("sso_codes", "single sign-on codes past their 60 seconds", _sso_codes),
+    Sweep("sso_authorizations", "apps' sign-ins ended a day ago, or never exchanged",
+          _sso_authorizations),
+    Sweep("sso_access_tokens", "app access tokens expired 13 hours ago", _sso_access_tokens),
+    Sweep("sso_refresh_tokens", "app refresh tokens revoked a day ago (or orphaned)",
+          _sso_refresh_tokens),
+    Sweep("sso_id_tokens", "ID token records expired a day ago", _sso_id_tokens),
+    Sweep("sso_logouts", "back-channel logouts delivered or given up 30 days ago",
+          _sso_logouts),
     Sweep("audit", "security log rows older than AUDIT_RETENTION_DAYS", _audit),
 ]
 

@@ -12,6 +12,7 @@ from loginguard.devices.models import TrustedDevice
 from loginguard.lib import clock
 from loginguard.security.unlock import unlocked_until
 from loginguard.signin.models import UserSession
+from loginguard.sso.selectors import connected_apps
 from loginguard.users.models import User, UserKind
 
 LOG_PAGE_SIZE = 20
@@ -34,6 +35,7 @@ def security_context(request: HttpRequest, target: User) -> dict[str, Any]:
         "current_session_key": request.session.session_key,
         "tokens_allowed": target.kind == UserKind.CLIENT,
         "tokens": ApiToken.objects.filter(user=target),
+        "connected_apps": connected_apps(target),
         "token_expiry_days": EXPIRY_DAYS,
         "token_default_days": DEFAULT_EXPIRY_DAYS,
         "now": clock.now(),

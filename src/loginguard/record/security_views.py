@@ -29,9 +29,12 @@ from loginguard.lib.stash import stash
 from loginguard.security import services
 from loginguard.security.unlock import is_unlocked, security_lock, security_unlock
 from loginguard.signin.models import UserSession
+from loginguard.sso import services as sso
+from loginguard.sso.selectors import ConnectedApp, connected_apps
 from loginguard.users.http import AuthenticatedHttpRequest
 
 View = Callable[..., HttpResponse]
+Application = sso.Application
 
 
 def _back(request: AuthenticatedHttpRequest, anchor: str = "security") -> HttpResponse:
@@ -233,3 +236,28 @@ def token_revoke(request: AuthenticatedHttpRequest, token_id: str) -> HttpRespon
     api_token_revoke(user=request.user, token=token, actor=request.user, info=info)
     messages.success(request, f"Token “{token.name}” revoked.")
     return _back(request)
+
+
+def _app_question(request: AuthenticatedHttpRequest, app_id: str) -> tuple[str, str]:
+    app = _connected(request, app_id)
+    return (f"Disconnect {app.name}?",
+            f"{app.name} loses its access at once and signs you out there; the next time "
+            "you open it, you sign in again.")
+
+
+def _connected(request: AuthenticatedHttpRequest, app_id: str) -> ConnectedApp:
+    # Only apps holding the signed-in user's own tokens; any other id is a 404.
+    pk = parse_id(app_id)
+    app = next((a for a in connected_apps(request.user) if a.application_id == pk), None)
+    if app is None:
+        raise Http404
+    return app
+
+
+@confirmed_action("Disconnect an app", "Disconnect", _app_question)
+def app_disconnect(request: AuthenticatedHttpRequest, app_id: str) -> HttpResponse:
+    app = _connected(request, app_id)
+    sso.app_disconnect(user=request.user, application=Application.objects.get(
+        pk=app.application_id), actor=request.user)
+    messages.success(request, f"Disconnected {app.name}.")
+    return _back(request, "connected-apps")

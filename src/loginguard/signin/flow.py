@@ -22,6 +22,9 @@ from loginguard.users.models import User
 from loginguard.users.selectors import user_by_id
 
 STAGE_PASSWORD = "password"
+# Set by a sign-in an app demanded a code for (OpenID Connect acr_values, sso.views): the
+# code is asked even on a trusted device whose last code is under 30 days old.
+FORCE_CODE_KEY = "lg_force_code"
 # In order. A pending login is at one of the stages after the password.
 STAGES = (STAGE_PASSWORD, STAGE_CODE, STAGE_TRUST)
 
@@ -85,8 +88,9 @@ class SignInFlow:
         result = services.password_check(username=username, password=password, info=self.info)
         if result.user is None:
             return Refused(result.error or services.GENERIC_ERROR)
+        force_code = bool(self.request.session.pop(FORCE_CODE_KEY, False))
         step = services.after_password(user=result.user, info=self.info,
-                                       candidates=result.devices)
+                                       candidates=result.devices, force_code=force_code)
         if step.signed_in_with is not None:
             return self._sign_in(result.user, method="trusted_device")
         assert step.pending is not None

@@ -107,12 +107,14 @@ class Next:
 
 
 def after_password(*, user: User, info: RequestInfo,
-                   candidates: list[TrustedDevice] | None = None) -> Next:
+                   candidates: list[TrustedDevice] | None = None,
+                   force_code: bool = False) -> Next:
     """Stage 2 entry (SPEC §2.3): a trusted device whose last code is under 30 days old
-    skips the code; everything else gets a fresh code by email."""
+    skips the code (unless an app demanded one: ``force_code``); everything else gets a
+    fresh code by email."""
     device = devices.trusted_device_match(user=user, secret=info.device_secret,
                                           current=info.fingerprint, candidates=candidates)
-    if device is not None and devices.code_is_fresh(device):
+    if device is not None and devices.code_is_fresh(device) and not force_code:
         devices.trusted_device_used(device=device, info=info, code_verified=False)
         return Next(signed_in_with=device)
     pending = PendingLogin.begin(user_id=user.pk, fp=info.fingerprint,

@@ -23,11 +23,16 @@ from loginguard.signin.middleware import SessionBindingMiddleware as _SessionBin
 from loginguard.web.middleware import API_PREFIX
 
 HOOKS = ("process_view", "process_exception", "process_template_response")
+# The OpenID Connect endpoints an app calls server to server (or a browser reads without
+# cookies): like the API, they never take part in a browser session. /o/authorize/ and
+# /o/logout/ are pages and keep the whole stack.
+COOKIE_FREE = (API_PREFIX, "/o/token/", "/o/userinfo/", "/o/revoke_token/",
+               "/o/.well-known/", "/.well-known/")
 
 
 def _guard(hook: Callable[..., Any]) -> Callable[..., Any]:
     def guarded(request: HttpRequest, *args: Any) -> Any:
-        if request.path_info.startswith(API_PREFIX):
+        if request.path_info.startswith(COOKIE_FREE):
             return args[0] if hook.__name__ == "process_template_response" else None
         return hook(request, *args)
     return guarded
@@ -43,7 +48,7 @@ def browser_only(middleware: type) -> type:
                     setattr(self, name, _guard(getattr(self.inner, name)))
 
         def __call__(self, request: HttpRequest) -> HttpResponse:
-            if request.path_info.startswith(API_PREFIX):
+            if request.path_info.startswith(COOKIE_FREE):
                 return self.get_response(request)
             response: HttpResponse = self.inner(request)
             return response

@@ -15,6 +15,8 @@ from loginguard.lib.clientip import client_ip, peer_is_trusted_proxy
 
 API_PREFIX = "/api/"  # the JSON API: bearer tokens, no cookies, JSON errors
 DOCS_PATH = "/api/v1/docs"
+# Pages whose form may end in a redirect to a single sign-on app (sso.selectors).
+SSO_FORM_PAGES = ("/login/", "/o/authorize/", "/o/logout/")
 
 
 class HealthCheckMiddleware:
@@ -65,6 +67,13 @@ class ContentSecurityPolicyMiddleware:
             # Swagger UI (served from our static files) sets element styles inline; its
             # scripts stay 'self' only.
             policy = policy.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+        elif request.path.startswith(SSO_FORM_PAGES) and "text/html" in response.get(
+                "Content-Type", ""):
+            from loginguard.sso.selectors import redirect_origins
+
+            origins = redirect_origins()
+            if origins:
+                policy = policy.replace("form-action ", f"form-action {origins} ", 1)
         response.headers.setdefault("Content-Security-Policy", policy)
         return response
 

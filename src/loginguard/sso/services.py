@@ -1,0 +1,199 @@
+"""Single sign-on's writes (STYLE habit 4): registering clients, recording the sign-in an
+authorization code comes from, consents, and ending token families when a session ends or
+the user disconnects an app."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from oauth2_provider.models import get_application_model, get_refresh_token_model
+
+from loginguard.audit.events import EventType
+from loginguard.audit.services import record
+from loginguard.lib import clock
+from loginguard.sso.backchannel import logout_queue
+from loginguard.sso.models import Authorization, Client, Consent, Subject
+from loginguard.sso.selectors import forget_redirect_origins
+
+if TYPE_CHECKING:
+    from loginguard.tenancy.models import ClientAccount
+    from loginguard.users.models import User
+
+Application = get_application_model()
+RefreshToken = get_refresh_token_model()
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+ACR_CODE = "urn:loginguard:code"
+ACR_TRUSTED_DEVICE = "urn:loginguard:trusted-device"
+
+
+def checksum(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Registered:
+    client: Client
+    client_id: str
+    secret: str | None  # shown once; only its hash is stored
+
+
+def client_create(*, name: object, redirect_uris: Iterable[object], public: bool,
+                  backchannel_logout_uri: object = "", account: ClientAccount | None = None,
+                  actor: User | None = None) -> Registered:
+    """Register an app. Its secret (confidential clients) is returned once and stored
+    hashed by the toolkit; ID tokens are RS256."""
+    name = name.strip() if isinstance(name, str) else ""
+    uris = [uri_checked(uri, "redirect URI") for uri in redirect_uris]
+    backchannel = (uri_checked(backchannel_logout_uri, "back-channel logout URI")
+                   if backchannel_logout_uri else "")
+    if not name or len(name) > 100:
+        raise ValidationError("Give the app a name of 1 to 100 characters.")
+    if not uris:
+        raise ValidationError("Give at least one redirect URI.")
+    if not settings.OAUTH2_PROVIDER.get("OIDC_RSA_PRIVATE_KEY"):
+        raise ValidationError("Set OIDC_PRIVATE_KEY_FILE first: apps get ID tokens signed "
+                              "with that key (docs/sso.md, 'The signing key').")
+    secret = None if public else secrets.token_urlsafe(48)
+    with transaction.atomic():
+        application = Application(
+            name=name, redirect_uris=" ".join(uris),
+            # After an RP-initiated logout the browser may go back to a redirect URI or
+            # to the home page of its origin.
+            post_logout_redirect_uris=" ".join(dict.fromkeys(
+                [*uris, *(_origin(uri) + "/" for uri in uris)])),
+            client_type=Application.CLIENT_PUBLIC if public else Application.CLIENT_CONFIDENTIAL,
+            authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
+            algorithm=Application.RS256_ALGORITHM,
+            skip_authorization=account is None, hash_client_secret=True,
+            client_secret=secret or "")
+        application.full_clean(exclude=["client_secret", "user"])
+        application.save()
+        client = Client.objects.create(application=application, account=account,
+                                       backchannel_logout_uri=backchannel,
+                                       created_at=clock.now())
+        transaction.on_commit(forget_redirect_origins)
+        record(event_type=EventType.SSO_CLIENT_CREATED, actor=actor, account=account,
+               extra={"client_id": application.client_id, "app": name,
+                      "redirect_uris": uris, "public": public})
+    return Registered(client=client, client_id=application.client_id, secret=secret)
+
+
+def uri_checked(value: object, what: str) -> str:
+    """An absolute URI without a fragment or user info (matched exactly later): https, or
+    http where the cookies are (SECURE_COOKIES off) or the host is this machine."""
+    uri = value.strip() if isinstance(value, str) else ""
+    schemes = ("https",) if settings.SECURE_COOKIES else ("http", "https")
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018  (raises ValueError on a malformed port)
+    except ValueError:
+        parts = None
+    if parts is not None and parts.scheme == "http" and parts.hostname in LOOPBACK \
+            and what != "redirect URI":
+        schemes = ("http", "https")
+    if (parts is None or parts.scheme not in schemes or not parts.hostname
+            or parts.fragment or "@" in parts.netloc or len(uri) > 2000
+            or not uri.isascii() or not uri.isprintable() or " " in uri):
+        raise ValidationError(f"{uri[:100]!r} is not a usable {what}: give an absolute "
+                              f"{' or '.join(s + '://' for s in schemes)} URL without a "
+                              "#fragment.")
+    return uri
+
+
+def _origin(uri: str) -> str:
+    parts = urlsplit(uri)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def client_delete(*, client: Client, actor: User | None = None) -> None:
+    """Remove an app: its tokens die with it (the toolkit cascades)."""
+    with transaction.atomic():
+        record(event_type=EventType.SSO_CLIENT_DELETED, actor=actor, account=client.account,
+               extra={"client_id": client.application.client_id,
+                      "app": client.application.name})
+        client.application.delete()
+
+
+def subject_for(user: User) -> str:
+    """The user's ``sub``, made on first use."""
+    found = Subject.objects.filter(user=user).values_list("sub", flat=True).first()
+    if found is not None:
+        return found
+    subject, _ = Subject.objects.get_or_create(user=user,
+                                               defaults={"sub": secrets.token_hex(16)})
+    return subject.sub
+
+
+def authorization_begin(*, code: str, user: User, application: Any, session_ref: int,
+                        sid: str, auth_time: Any, with_code: bool, scope: str) -> None:
+    """Tie a fresh authorization code to the session and sign-in it was issued in."""
+    now = clock.now()
+    with transaction.atomic():
+        Authorization.objects.create(
+            code_checksum=checksum(code), user=user, application=application,
+            session_ref=session_ref, sid=sid, auth_time=auth_time,
+            amr="pwd otp" if with_code else "pwd",
+            acr=ACR_CODE if with_code else ACR_TRUSTED_DEVICE, scope=scope,
+            created_at=now, last_used_at=now)
+        record(event_type=EventType.SSO_AUTHORIZED, subject=user, actor=user,
+               extra={"client_id": application.client_id, "app": application.name,
+                      "scope": scope})
+
+
+def authorizations_end(rows: QuerySet[Authorization]) -> int:
+    """End these authorizations: their token families revoked (refresh tokens marked,
+    access tokens deleted) and one logout token queued per app and session for apps with
+    a back-channel URI. Call inside the transaction that ends the session."""
+    ended = list(rows.filter(ended_at__isnull=True).select_related(
+        "application__loginguard"))
+    if not ended:
+        return 0
+    with transaction.atomic():
+        for row in ended:
+            RefreshToken.revoke_family(row.family)
+        Authorization.objects.filter(pk__in=[row.pk for row in ended]).update(
+            ended_at=clock.now())
+        owed = {(row.application_id, row.sid): row for row in ended}
+        for row in owed.values():
+            client = getattr(row.application, "loginguard", None)
+            if client is not None and client.backchannel_logout_uri:
+                logout_queue(application=row.application, uri=client.backchannel_logout_uri,
+                             sub=subject_for(row.user), sid=row.sid)
+    return len(ended)
+
+
+def app_disconnect(*, user: User, application: Any, actor: User) -> int:
+    """The user's "Disconnect" in the Security section: every token of theirs for this app
+    dies, the app is told, and it must ask for consent again."""
+    with transaction.atomic():
+        count = authorizations_end(Authorization.objects.filter(user=user,
+                                                                application=application))
+        Consent.objects.filter(user=user, application=application).delete()
+        record(event_type=EventType.SSO_APP_REVOKED, subject=user, actor=actor,
+               extra={"client_id": application.client_id, "app": application.name})
+    return count
+
+
+def consent_scope(scopes: Iterable[str]) -> str:
+    return " ".join(sorted(set(scopes)))
+
+
+def consent_given(*, user: User, application: Any, scopes: Iterable[str]) -> bool:
+    return Consent.objects.filter(user=user, application=application,
+                                  scope=consent_scope(scopes)).exists()
+
+
+def consent_record(*, user: User, application: Any, scopes: Iterable[str]) -> None:
+    Consent.objects.get_or_create(user=user, application=application,
+                                  scope=consent_scope(scopes),
+                                  defaults={"created_at": clock.now()})
