@@ -55,6 +55,11 @@ class Authorization(models.Model):
     amr = models.CharField(max_length=32)  # space-separated RFC 8176 values
     acr = models.CharField(max_length=64)
     scope = models.TextField()
+    # Read once at authorization, so the token and userinfo endpoints need no more reads:
+    # the user's sub, and whether the address the user had then was confirmed.
+    sub = models.CharField(max_length=64)
+    email = models.EmailField(max_length=254)
+    email_verified = models.BooleanField(default=False)
     created_at = models.DateTimeField()
     last_used_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Max, Min
 
 from loginguard.audit.events import EventType
 from loginguard.audit.models import AuditEvent
+from loginguard.lib import rows
 from loginguard.signin.backend import LoginguardBackend
 from loginguard.sso.models import Authorization, Client
 from loginguard.tenancy.models import ClientAccount, Connection
@@ -131,3 +133,148 @@ def redirect_origins() -> str:
 def forget_redirect_origins() -> None:
     global _origins
     _origins = (0.0, "")
+
+
+@dataclass(frozen=True)
+class UserinfoRow:
+    """An access token with everything userinfo answers from, read in one statement."""
+
+    token: Any  # the toolkit's AccessToken
+    user: User
+    sub: str
+    email_verified: bool
+
+    @property
+    def expires(self) -> datetime:
+        return self.token.expires
+
+    @property
+    def scopes(self) -> list[str]:
+        return str(self.token.scope).split()
+
+    @property
+    def may_sign_in(self) -> bool:
+        return user_may_sign_in(self.user)
+
+    def claims(self) -> dict[str, Any]:
+        user = self.user
+        claims = {"sub": self.sub, "preferred_username": user.username,
+                  "name": user.full_name or user.username, "zoneinfo": user.time_zone,
+                  "email": user.email, "email_verified": self.email_verified}
+        if "account" in self.scopes:
+            claims.update(account_claims(user))
+        return claims
+
+
+@cache
+def _userinfo_sql() -> str:
+    from oauth2_provider.models import AccessToken, RefreshToken
+
+    from loginguard.sso.models import Subject
+    from loginguard.tenancy.models import Reseller
+    from loginguard.users.models import User
+
+    # Table and column names from the models, values only as parameters.
+    return (f"SELECT {rows.columns(AccessToken, 't')}, {rows.columns(User, 'u')}, "  # noqa: S608
+            f"{rows.columns(ClientAccount, 'ca')}, {rows.columns(Reseller, 'car')}, "
+            f"{rows.columns(Reseller, 'ur')}, s.sub, z.sub, z.email, z.email_verified "
+            f"FROM {AccessToken._meta.db_table} t "
+            f"JOIN {User._meta.db_table} u ON u.id = t.user_id "
+            f"LEFT JOIN {ClientAccount._meta.db_table} ca ON ca.id = u.account_id "
+            f"LEFT JOIN {Reseller._meta.db_table} car ON car.id = ca.reseller_id "
+            f"LEFT JOIN {Reseller._meta.db_table} ur ON ur.id = u.reseller_id "
+            f"LEFT JOIN {Subject._meta.db_table} s ON s.user_id = u.id "
+            f"LEFT JOIN {RefreshToken._meta.db_table} r ON r.access_token_id = t.id "
+            f"LEFT JOIN {Authorization._meta.db_table} z ON z.family = r.token_family "
+            "WHERE t.token_checksum = %s")
+
+
+def userinfo_row(digest: str) -> UserinfoRow | None:
+    """The access token of this SHA-256, its user with account and resellers, the user's
+    sub and the email confirmation read at authorization; None when there is none."""
+    from oauth2_provider.models import AccessToken
+
+    from loginguard.tenancy.models import Reseller
+    from loginguard.users.models import User
+
+    found = rows.fetch(_userinfo_sql(), [digest])
+    if not found:
+        return None
+    row = found[0]
+    at = 0
+    token = rows.instance(AccessToken, row, at)
+    at += rows.width(AccessToken)
+    user = rows.instance(User, row, at)
+    at += rows.width(User)
+    account = rows.instance(ClientAccount, row, at)
+    at += rows.width(ClientAccount)
+    account_reseller = rows.instance(Reseller, row, at)
+    at += rows.width(Reseller)
+    user_reseller = rows.instance(Reseller, row, at)
+    at += rows.width(Reseller)
+    sub, snapshot_sub, snapshot_email, snapshot_verified = row[at:at + 4]
+    if user.account_id is not None:
+        account.reseller = account_reseller if account.reseller_id is not None else None
+        user.account = account
+    user.reseller = user_reseller if user.reseller_id is not None else None
+    verified = bool(snapshot_verified) and snapshot_email == user.email
+    if not (snapshot_sub or sub):
+        from loginguard.sso.services import subject_for
+
+        sub = subject_for(user)  # a token from before its user had one: made now
+    return UserinfoRow(token=token, user=user, sub=snapshot_sub or sub,
+                       email_verified=verified)
+
+
+@cache
+def _grant_sql() -> str:
+    from oauth2_provider.models import Grant
+
+    from loginguard.tenancy.models import Reseller
+    from loginguard.users.models import User
+
+    return (f"SELECT {rows.columns(Grant, 'g')}, {rows.columns(User, 'u')}, "  # noqa: S608
+            f"{rows.columns(ClientAccount, 'ca')}, {rows.columns(Reseller, 'car')}, "
+            f"{rows.columns(Reseller, 'ur')}, {rows.columns(Authorization, 'z')} "
+            f"FROM {Grant._meta.db_table} g "
+            f"JOIN {User._meta.db_table} u ON u.id = g.user_id "
+            f"LEFT JOIN {ClientAccount._meta.db_table} ca ON ca.id = u.account_id "
+            f"LEFT JOIN {Reseller._meta.db_table} car ON car.id = ca.reseller_id "
+            f"LEFT JOIN {Reseller._meta.db_table} ur ON ur.id = u.reseller_id "
+            f"LEFT JOIN {Authorization._meta.db_table} z ON z.code_checksum = %s "
+            "AND z.application_id = g.application_id "
+            "WHERE g.code = %s")
+
+
+def grant_by_code(code: str) -> Any:
+    """The toolkit's Grant of this code with its user, the user's account and resellers,
+    and loginguard's Authorization of it (``grant.lg_authorization``, None when there is
+    none), in one statement (the code exchange reads it once; validator._grant)."""
+    import hashlib
+
+    from oauth2_provider.models import Grant
+
+    from loginguard.tenancy.models import Reseller
+    from loginguard.users.models import User
+
+    found = rows.fetch(_grant_sql(), [hashlib.sha256(code.encode()).hexdigest(), code])
+    if not found:
+        return None
+    row = found[0]
+    grant = rows.instance(Grant, row)
+    at = rows.width(Grant)
+    user = rows.instance(User, row, at)
+    at += rows.width(User)
+    account = rows.instance(ClientAccount, row, at)
+    at += rows.width(ClientAccount)
+    account_reseller = rows.instance(Reseller, row, at)
+    user_reseller = rows.instance(Reseller, row, at + rows.width(Reseller))
+    at += 2 * rows.width(Reseller)
+    authorization = rows.instance(Authorization, row, at)
+    grant.lg_authorization = authorization if authorization.pk is not None else None
+    if user.account_id is not None:
+        account.reseller = account_reseller if account.reseller_id is not None else None
+        user.account = account
+    user.reseller = user_reseller if user.reseller_id is not None else None
+    grant.user = user
+    return grant

@@ -137,6 +137,8 @@ def subject_for(user: User) -> str:
 def authorization_begin(*, code: str, user: User, application: Any, session_ref: int,
                         sid: str, auth_time: Any, with_code: bool, scope: str) -> None:
     """Tie a fresh authorization code to the session and sign-in it was issued in."""
+    from loginguard.sso.selectors import email_verified
+
     now = clock.now()
     with transaction.atomic():
         Authorization.objects.create(
@@ -144,6 +146,7 @@ def authorization_begin(*, code: str, user: User, application: Any, session_ref:
             session_ref=session_ref, sid=sid, auth_time=auth_time,
             amr="pwd otp" if with_code else "pwd",
             acr=ACR_CODE if with_code else ACR_TRUSTED_DEVICE, scope=scope,
+            sub=subject_for(user), email=user.email, email_verified=email_verified(user),
             created_at=now, last_used_at=now)
         record(event_type=EventType.SSO_AUTHORIZED, subject=user, actor=user,
                extra={"client_id": application.client_id, "app": application.name,

@@ -1,13 +1,21 @@
 """django-oauth-toolkit's validator with loginguard's rules (SPEC §11): an opaque ``sub``,
 the claims of each scope, the sign-in's ``auth_time``/``amr``/``acr``/``sid``, and no
-token for a user who can no longer sign in or whose session has ended."""
+token for a user who can no longer sign in or whose session has ended.
+
+The code exchange and userinfo are hot paths (bench/sso.py): the toolkit asks for the same
+authorization code up to six times per exchange, so it is read once per request (with its
+user, tenant and subject) and answered from that; userinfo is one statement
+(``selectors.userinfo_row``). Everything else is the toolkit's."""
 
 from __future__ import annotations
 
 import hashlib
 from typing import Any
 
+from django.db.models import Subquery
+from oauth2_provider.models import Grant
 from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauthlib.oauth2.rfc6749.utils import scope_to_list
 
 from loginguard.lib import clock
 from loginguard.sso import selectors, services
@@ -30,13 +38,14 @@ class LoginguardValidator(OAuth2Validator):
 
     def get_additional_claims(self, request: Any) -> dict[str, Any]:
         user = request.user
+        authorization = getattr(request, "lg_authorization", None)
         claims: dict[str, Any] = {
             "preferred_username": user.username, "name": user.full_name or user.username,
             "zoneinfo": user.time_zone, "email": user.email,
-            "email_verified": selectors.email_verified(user)}
+            "email_verified": _verified(authorization, user.email)
+            if authorization is not None else selectors.email_verified(user)}
         if "account" in (request.scopes or ()):
             claims.update(selectors.account_claims(user))
-        authorization = getattr(request, "lg_authorization", None)
         if authorization is not None:  # an ID token: how this sign-in was proved
             claims.update(sid=authorization.sid, amr=authorization.amr.split(),
                           acr=authorization.acr)
@@ -44,7 +53,9 @@ class LoginguardValidator(OAuth2Validator):
 
     def get_claim_dict(self, request: Any) -> dict[str, Any]:
         claims = super().get_claim_dict(request)
-        claims["sub"] = services.subject_for(request.user)
+        authorization = getattr(request, "lg_authorization", None)
+        claims["sub"] = (authorization.sub if authorization is not None and authorization.sub
+                         else services.subject_for(request.user))
         return claims
 
     def get_discovery_claims(self, request: Any) -> list[str]:
@@ -66,28 +77,88 @@ class LoginguardValidator(OAuth2Validator):
     def validate_silent_authorization(self, request: Any) -> bool:
         return True
 
-    # --- tokens ------------------------------------------------------------------------
+    # --- userinfo: one statement -------------------------------------------------------
 
     def validate_bearer_token(self, token: Any, scopes: Any, request: Any) -> bool:
-        if not super().validate_bearer_token(token, scopes, request):
+        if not isinstance(token, str) or not token:
             return False
-        return selectors.user_may_sign_in(request.user)
+        row = selectors.userinfo_row(hashlib.sha256(token.encode()).hexdigest())
+        if row is None or row.expires <= clock.now() or not set(scopes) <= set(row.scopes):
+            return False
+        if not row.may_sign_in:
+            return False
+        request.lg_userinfo = row
+        request.user = row  # oauthlib only passes it along
+        request.scopes = list(scopes)
+        return True
+
+    def get_userinfo_claims(self, request: Any) -> dict[str, Any]:
+        row = getattr(request, "lg_userinfo", None)
+        if row is None:  # not through validate_bearer_token above
+            return dict(super().get_userinfo_claims(request))
+        claims = row.claims()
+        return {name: value for name, value in claims.items()
+                if self.oidc_claim_scope.get(name) in row.scopes}
+
+    # --- the code exchange: the code read once -----------------------------------------
+
+    def _grant(self, code: str, request: Any) -> Grant | None:
+        cache = request.__dict__.setdefault("lg_grants", {})
+        if code not in cache:
+            cache[code] = selectors.grant_by_code(code) if isinstance(code, str) else None
+        grant: Grant | None = cache[code]
+        client = getattr(request, "client", None)
+        if grant is not None and client is not None and grant.application_id != client.pk:
+            return None  # another client's code
+        return grant
+
+    def get_authorization_code_scopes(self, client_id: Any, code: Any, redirect_uri: Any,
+                                      request: Any) -> list[str]:
+        grant = self._grant(code, request)
+        return scope_to_list(grant.scope) if grant is not None and grant.scope else []
+
+    def get_authorization_code_nonce(self, client_id: Any, code: Any, redirect_uri: Any,
+                                     request: Any) -> str | None:
+        grant = self._grant(code, request)
+        return grant.nonce or None if grant is not None else None
+
+    def get_code_challenge(self, code: Any, request: Any) -> str | None:
+        grant = self._grant(code, request)
+        return grant.code_challenge or None if grant is not None else None
+
+    def get_code_challenge_method(self, code: Any, request: Any) -> str | None:
+        grant = self._grant(code, request)
+        return grant.code_challenge_method or None if grant is not None else None
+
+    def confirm_redirect_uri(self, client_id: Any, code: Any, redirect_uri: Any, client: Any,
+                             request: Any = None, *args: Any, **kwargs: Any) -> bool:
+        grant = self._grant(code, request) if request is not None else None
+        return grant is not None and bool(grant.redirect_uri_allowed(redirect_uri))
 
     def validate_code(self, client_id: Any, code: Any, client: Any, request: Any,
                       *args: Any, **kwargs: Any) -> bool:
-        row = Authorization.objects.filter(code_checksum=services.checksum(code),
-                                           application=client).first()
-        if not super().validate_code(client_id, code, client, request, *args, **kwargs):
+        grant = self._grant(code, request)
+        if grant is None or grant.application_id != client.pk or grant.is_expired():
+            row = Authorization.objects.filter(code_checksum=services.checksum(code),
+                                               application=client).first()
             if row is not None and row.family is not None:
                 # A code used twice (RFC 6749 §4.1.2): what the first use got is revoked.
                 services.authorizations_end(Authorization.objects.filter(pk=row.pk))
             return False
+        row = grant.lg_authorization
         if row is None or row.ended_at is not None:
             return False  # not issued through loginguard's sign-in, or its session ended
-        if not selectors.user_may_sign_in(request.user):
+        if not selectors.user_may_sign_in(grant.user):
             return False
+        # What the toolkit's own validate_code sets.
+        request.scopes = grant.scope.split(" ")
+        request.user = grant.user
+        if grant.nonce:
+            request.nonce = grant.nonce
         request.lg_authorization = row
         return True
+
+    # --- refresh -----------------------------------------------------------------------
 
     def validate_refresh_token(self, refresh_token: Any, client: Any, request: Any,
                                *args: Any, **kwargs: Any) -> bool:
@@ -107,16 +178,21 @@ class LoginguardValidator(OAuth2Validator):
         if authorization is None:
             return result
         updates: dict[str, Any] = {"last_used_at": clock.now()}
+        digest = None
         if authorization.family is None and token.get("refresh_token"):
-            updates["family"] = self._family(token["refresh_token"])
+            digest = hashlib.sha256(token["refresh_token"].encode()).hexdigest()
+            updates["family"] = Subquery(services.RefreshToken.objects.filter(
+                token_checksum=digest).values("token_family")[:1])
         live = Authorization.objects.filter(pk=authorization.pk, ended_at__isnull=True)
-        if not live.update(**updates) and updates.get("family"):
+        if not live.update(**updates) and digest is not None:
             # The session ended while these tokens were being made: they die at once.
-            services.RefreshToken.revoke_family(updates["family"])
+            services.RefreshToken.revoke_family(
+                services.RefreshToken.objects.filter(token_checksum=digest)
+                .values_list("token_family", flat=True).first())
         return result
 
-    @staticmethod
-    def _family(refresh_token: str) -> Any:
-        digest = hashlib.sha256(refresh_token.encode()).hexdigest()
-        return (services.RefreshToken.objects.filter(token_checksum=digest)
-                .values_list("token_family", flat=True).first())
+
+def _verified(authorization: Authorization, email: str) -> bool:
+    """The address was confirmed when the app was authorized, and is still the user's."""
+    return authorization.email_verified and authorization.email == email
+
