@@ -62,6 +62,9 @@ class Authorization(models.Model):
     email_verified = models.BooleanField(default=False)
     created_at = models.DateTimeField()
     last_used_at = models.DateTimeField()
+    # Set by the one exchange of the code that wins (a conditional update): concurrent
+    # or later uses of the same code get nothing.
+    exchanged_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:

@@ -139,16 +139,16 @@ class LoginguardValidator(OAuth2Validator):
                       *args: Any, **kwargs: Any) -> bool:
         grant = self._grant(code, request)
         if grant is None or grant.application_id != client.pk or grant.is_expired():
-            row = Authorization.objects.filter(code_checksum=services.checksum(code),
-                                               application=client).first()
-            if row is not None and row.family is not None:
-                # A code used twice (RFC 6749 §4.1.2): what the first use got is revoked.
-                services.authorizations_end(Authorization.objects.filter(pk=row.pk))
+            self._replayed(code, client)
             return False
         row = grant.lg_authorization
         if row is None or row.ended_at is not None:
             return False  # not issued through loginguard's sign-in, or its session ended
         if not selectors.user_may_sign_in(grant.user):
+            return False
+        if not Authorization.objects.filter(pk=row.pk, exchanged_at__isnull=True).update(
+                exchanged_at=clock.now()):
+            self._replayed(code, client)  # another exchange of this code won
             return False
         # What the toolkit's own validate_code sets.
         request.scopes = grant.scope.split(" ")
@@ -157,6 +157,14 @@ class LoginguardValidator(OAuth2Validator):
             request.nonce = grant.nonce
         request.lg_authorization = row
         return True
+
+    @staticmethod
+    def _replayed(code: str, client: Any) -> None:
+        """A code used twice (RFC 6749 §4.1.2): what its first use got is revoked."""
+        row = Authorization.objects.filter(code_checksum=services.checksum(code),
+                                           application=client).first()
+        if row is not None and row.family is not None:
+            services.authorizations_end(Authorization.objects.filter(pk=row.pk))
 
     # --- refresh -----------------------------------------------------------------------
 
