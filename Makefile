@@ -25,7 +25,7 @@ run: install
 	@$(BIN)/python scripts/run_demo.py
 
 lint: install
-	$(BIN)/ruff check src tests scripts $(wildcard bench)
+	$(BIN)/ruff check src tests scripts $(wildcard bench) $(wildcard examples)
 
 typecheck: install
 	DEBUG=true PYTHONWARNINGS=ignore $(BIN)/mypy

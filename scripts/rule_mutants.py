@@ -301,7 +301,8 @@ RULES: list[tuple[str, str, str, str]] = [
     ("§11 an account's app refuses other accounts' users", "sso/selectors.py",
      "        return user.account_id == client.account_id", "        return True"),
     ("§11 userinfo refused for a user who can no longer sign in", "sso/validator.py",
-     "        if not row.may_sign_in:\n            return False", "        if False:\n            return False"),
+     "        if not row.may_sign_in:\n            return False",
+     "        if False:\n            return False"),
     ("§11 a refresh after the session ended is refused", "sso/validator.py",
      "        if row is None or row.ended_at is not None or not selectors.user_may_sign_in(",
      "        if row is None or not selectors.user_may_sign_in("),
@@ -320,7 +321,8 @@ RULES: list[tuple[str, str, str, str]] = [
     ("§11 amr has otp only when a code was entered", "sso/services.py",
      'amr="pwd otp" if with_code else "pwd",', 'amr="pwd otp",'),
     ("§11 sub is never the username (ID token)", "sso/validator.py",
-     '        claims["sub"] = (authorization.sub if authorization is not None and authorization.sub\n'
+     '        claims["sub"] = (authorization.sub if authorization is not None'
+     ' and authorization.sub\n'
      '                         else services.subject_for(request.user))',
      '        claims["sub"] = request.user.username'),
     ("§11 sub is never the username (userinfo)", "sso/selectors.py",
