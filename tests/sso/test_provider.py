@@ -336,3 +336,13 @@ def test_max_age_within_the_limit_goes_through(personas: Personas, app: Register
     visitor = Visitor()
     visitor.sign_in(personas.member)
     assert code_from(authorize(visitor, app, pkce(), max_age="3600"))
+
+
+@pytest.mark.parametrize("path", ["/o/token/", "/o/revoke_token/"])
+def test_a_nul_byte_anywhere_is_a_clear_400(personas: Personas, app: Registered,
+                                           path: str) -> None:
+    response = Visitor().client.post(path, {"token": "a\x00b", "client_id": app.client_id,
+                                            "grant_type": "authorization_code"})
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+    page = Visitor().get("/o/authorize/?client_id=%00")
+    assert page.status_code == 400
