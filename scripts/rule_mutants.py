@@ -318,9 +318,8 @@ RULES: list[tuple[str, str, str, str]] = [
     ("§11 amr has otp only when a code was entered", "sso/services.py",
      'amr="pwd otp" if with_code else "pwd",', 'amr="pwd otp",'),
     ("§11 sub is never the username (ID token)", "sso/validator.py",
-     '        claims["sub"] = (authorization.sub if authorization is not None'
-     ' and authorization.sub\n'
-     '                         else services.subject_for(request.user))',
+     '        claims["sub"] = getattr(request, "lg_sub", None) or services.subject_for('
+     'request.user)',
      '        claims["sub"] = request.user.username'),
     ("§11 sub is never the username (userinfo)", "sso/selectors.py",
      '        claims = {"sub": self.sub,', '        claims = {"sub": user.username,'),

@@ -56,8 +56,7 @@ class Authorization(models.Model):
     acr = models.CharField(max_length=64)
     scope = models.TextField()
     # Read once at authorization, so the token and userinfo endpoints need no more reads:
-    # the user's sub, and whether the address the user had then was confirmed.
-    sub = models.CharField(max_length=64)
+    # whether the address the user had then was confirmed.
     email = models.EmailField(max_length=254)
     email_verified = models.BooleanField(default=False)
     created_at = models.DateTimeField()

@@ -166,24 +166,56 @@ class UserinfoRow:
         return claims
 
 
-@cache
-def _userinfo_sql() -> str:
-    from oauth2_provider.models import AccessToken, RefreshToken
+def _user_columns() -> str:
+    from loginguard.tenancy.models import Reseller
+    from loginguard.users.models import User
 
+    return (f"{rows.columns(User, 'u')}, {rows.columns(ClientAccount, 'ca')}, "
+            f"{rows.columns(Reseller, 'car')}, {rows.columns(Reseller, 'ur')}, s.sub")
+
+
+def _user_joins(user_id: str) -> str:
+    """The user ``user_id`` points at, with account, the account's reseller, the user's
+    reseller and the user's subject (columns in ``_user_columns()`` order)."""
     from loginguard.sso.models import Subject
     from loginguard.tenancy.models import Reseller
     from loginguard.users.models import User
 
-    # Table and column names from the models, values only as parameters.
-    return (f"SELECT {rows.columns(AccessToken, 't')}, {rows.columns(User, 'u')}, "  # noqa: S608
-            f"{rows.columns(ClientAccount, 'ca')}, {rows.columns(Reseller, 'car')}, "
-            f"{rows.columns(Reseller, 'ur')}, s.sub, z.sub, z.email, z.email_verified "
-            f"FROM {AccessToken._meta.db_table} t "
-            f"JOIN {User._meta.db_table} u ON u.id = t.user_id "
+    return (f"JOIN {User._meta.db_table} u ON u.id = {user_id} "
             f"LEFT JOIN {ClientAccount._meta.db_table} ca ON ca.id = u.account_id "
             f"LEFT JOIN {Reseller._meta.db_table} car ON car.id = ca.reseller_id "
             f"LEFT JOIN {Reseller._meta.db_table} ur ON ur.id = u.reseller_id "
-            f"LEFT JOIN {Subject._meta.db_table} s ON s.user_id = u.id "
+            f"LEFT JOIN {Subject._meta.db_table} s ON s.user_id = u.id ")
+
+
+def _user_from(row: Any, at: int) -> tuple[User, str | None, int]:
+    """The user of ``_user_columns()`` starting at ``row[at]``, its tenant attached (no
+    further reads); its sub (None before it has one); where the next columns start."""
+    from loginguard.tenancy.models import Reseller
+    from loginguard.users.models import User
+
+    user = rows.instance(User, row, at)
+    at += rows.width(User)
+    account = rows.instance(ClientAccount, row, at)
+    at += rows.width(ClientAccount)
+    account_reseller = rows.instance(Reseller, row, at)
+    user_reseller = rows.instance(Reseller, row, at + rows.width(Reseller))
+    at += 2 * rows.width(Reseller)
+    if user.account_id is not None:
+        account.reseller = account_reseller if account.reseller_id is not None else None
+        user.account = account
+    user.reseller = user_reseller if user.reseller_id is not None else None
+    return user, row[at], at + 1
+
+
+@cache
+def _userinfo_sql() -> str:
+    from oauth2_provider.models import AccessToken, RefreshToken
+
+    # Table and column names from the models, values only as parameters.
+    return (f"SELECT {rows.columns(AccessToken, 't')}, {_user_columns()}, "  # noqa: S608
+            f"z.email, z.email_verified FROM {AccessToken._meta.db_table} t "
+            f"{_user_joins('t.user_id')}"
             f"LEFT JOIN {RefreshToken._meta.db_table} r ON r.access_token_id = t.id "
             f"LEFT JOIN {Authorization._meta.db_table} z ON z.family = r.token_family "
             "WHERE t.token_checksum = %s")
@@ -194,87 +226,48 @@ def userinfo_row(digest: str) -> UserinfoRow | None:
     sub and the email confirmation read at authorization; None when there is none."""
     from oauth2_provider.models import AccessToken
 
-    from loginguard.tenancy.models import Reseller
-    from loginguard.users.models import User
-
     found = rows.fetch(_userinfo_sql(), [digest])
     if not found:
         return None
     row = found[0]
-    at = 0
-    token = rows.instance(AccessToken, row, at)
-    at += rows.width(AccessToken)
-    user = rows.instance(User, row, at)
-    at += rows.width(User)
-    account = rows.instance(ClientAccount, row, at)
-    at += rows.width(ClientAccount)
-    account_reseller = rows.instance(Reseller, row, at)
-    at += rows.width(Reseller)
-    user_reseller = rows.instance(Reseller, row, at)
-    at += rows.width(Reseller)
-    sub, snapshot_sub, snapshot_email, snapshot_verified = row[at:at + 4]
-    if user.account_id is not None:
-        account.reseller = account_reseller if account.reseller_id is not None else None
-        user.account = account
-    user.reseller = user_reseller if user.reseller_id is not None else None
-    verified = bool(snapshot_verified) and snapshot_email == user.email
-    if not (snapshot_sub or sub):
+    token = rows.instance(AccessToken, row)
+    user, sub, at = _user_from(row, rows.width(AccessToken))
+    snapshot_email, snapshot_verified = row[at:at + 2]
+    if sub is None:
         from loginguard.sso.services import subject_for
 
         sub = subject_for(user)  # a token from before its user had one: made now
-    return UserinfoRow(token=token, user=user, sub=snapshot_sub or sub,
-                       email_verified=verified)
+    return UserinfoRow(token=token, user=user, sub=sub,
+                       email_verified=bool(snapshot_verified) and snapshot_email == user.email)
 
 
 @cache
 def _grant_sql() -> str:
     from oauth2_provider.models import Grant
 
-    from loginguard.tenancy.models import Reseller
-    from loginguard.users.models import User
-
-    return (f"SELECT {rows.columns(Grant, 'g')}, {rows.columns(User, 'u')}, "  # noqa: S608
-            f"{rows.columns(ClientAccount, 'ca')}, {rows.columns(Reseller, 'car')}, "
-            f"{rows.columns(Reseller, 'ur')}, {rows.columns(Authorization, 'z')} "
-            f"FROM {Grant._meta.db_table} g "
-            f"JOIN {User._meta.db_table} u ON u.id = g.user_id "
-            f"LEFT JOIN {ClientAccount._meta.db_table} ca ON ca.id = u.account_id "
-            f"LEFT JOIN {Reseller._meta.db_table} car ON car.id = ca.reseller_id "
-            f"LEFT JOIN {Reseller._meta.db_table} ur ON ur.id = u.reseller_id "
+    return (f"SELECT {rows.columns(Grant, 'g')}, {_user_columns()}, "  # noqa: S608
+            f"{rows.columns(Authorization, 'z')} FROM {Grant._meta.db_table} g "
+            f"{_user_joins('g.user_id')}"
             f"LEFT JOIN {Authorization._meta.db_table} z ON z.code_checksum = %s "
             "AND z.application_id = g.application_id "
             "WHERE g.code = %s")
 
 
 def grant_by_code(code: str) -> Any:
-    """The toolkit's Grant of this code with its user, the user's account and resellers,
-    and loginguard's Authorization of it (``grant.lg_authorization``, None when there is
-    none), in one statement (the code exchange reads it once; validator._grant)."""
+    """The toolkit's Grant of this code with its user (account, resellers attached; its sub
+    as ``grant.lg_sub``) and loginguard's Authorization of it (``grant.lg_authorization``,
+    None when there is none), in one statement (the code exchange reads it once;
+    validator._grant)."""
     import hashlib
 
     from oauth2_provider.models import Grant
-
-    from loginguard.tenancy.models import Reseller
-    from loginguard.users.models import User
 
     found = rows.fetch(_grant_sql(), [hashlib.sha256(code.encode()).hexdigest(), code])
     if not found:
         return None
     row = found[0]
     grant = rows.instance(Grant, row)
-    at = rows.width(Grant)
-    user = rows.instance(User, row, at)
-    at += rows.width(User)
-    account = rows.instance(ClientAccount, row, at)
-    at += rows.width(ClientAccount)
-    account_reseller = rows.instance(Reseller, row, at)
-    user_reseller = rows.instance(Reseller, row, at + rows.width(Reseller))
-    at += 2 * rows.width(Reseller)
+    grant.user, grant.lg_sub, at = _user_from(row, rows.width(Grant))
     authorization = rows.instance(Authorization, row, at)
     grant.lg_authorization = authorization if authorization.pk is not None else None
-    if user.account_id is not None:
-        account.reseller = account_reseller if account.reseller_id is not None else None
-        user.account = account
-    user.reseller = user_reseller if user.reseller_id is not None else None
-    grant.user = user
     return grant

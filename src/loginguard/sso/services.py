@@ -141,12 +141,13 @@ def authorization_begin(*, code: str, user: User, application: Any, session_ref:
 
     now = clock.now()
     with transaction.atomic():
+        subject_for(user)  # the token and userinfo reads find it
         Authorization.objects.create(
             code_checksum=checksum(code), user=user, application=application,
             session_ref=session_ref, sid=sid, auth_time=auth_time,
             amr="pwd otp" if with_code else "pwd",
             acr=ACR_CODE if with_code else ACR_TRUSTED_DEVICE, scope=scope,
-            sub=subject_for(user), email=user.email, email_verified=email_verified(user),
+            email=user.email, email_verified=email_verified(user),
             created_at=now, last_used_at=now)
         record(event_type=EventType.SSO_AUTHORIZED, subject=user, actor=user,
                extra={"client_id": application.client_id, "app": application.name,

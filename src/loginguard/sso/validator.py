@@ -53,9 +53,7 @@ class LoginguardValidator(OAuth2Validator):
 
     def get_claim_dict(self, request: Any) -> dict[str, Any]:
         claims = super().get_claim_dict(request)
-        authorization = getattr(request, "lg_authorization", None)
-        claims["sub"] = (authorization.sub if authorization is not None and authorization.sub
-                         else services.subject_for(request.user))
+        claims["sub"] = getattr(request, "lg_sub", None) or services.subject_for(request.user)
         return claims
 
     def get_discovery_claims(self, request: Any) -> list[str]:
@@ -156,6 +154,7 @@ class LoginguardValidator(OAuth2Validator):
         if grant.nonce:
             request.nonce = grant.nonce
         request.lg_authorization = row
+        request.lg_sub = grant.lg_sub
         return True
 
     @staticmethod
