@@ -176,7 +176,7 @@ class Sink:
         self.received: list[Received] = []
         self.codes: dict[str, list[str]] = {}
         self.hold = 0.0
-        self.in_data = 0
+        self.in_data: set[int] = set()  # the client ports of the messages being held
         self.controller: Controller | None = None
         self.accept()
 
@@ -193,13 +193,13 @@ class Sink:
                         body = part.get_payload(decode=True).decode()  # type: ignore[union-attr]
                         self.codes.setdefault(to, []).extend(
                             re.findall(r"(?<!\d)\d{6}(?!\d)", body)[:1])
-            self.in_data += 1
+            self.in_data.add(session.peer[1])
         try:
             if self.hold:
                 await asyncio.sleep(self.hold)
         finally:
             with self.lock:
-                self.in_data -= 1
+                self.in_data.discard(session.peer[1])
         return "250 OK"
 
     def code_for(self, address: str, timeout: float) -> str | None:
@@ -707,19 +707,24 @@ def fault_smtp(inst: Installation, args: argparse.Namespace) -> tuple[str, float
 
 
 def fault_worker(inst: Installation, args: argparse.Namespace) -> tuple[str, float | None]:
-    """Hold each message 3 s after DATA; SIGKILL the worker connected to the sink while a
-    message is held (it has handed the message over but not recorded it)."""
+    """Hold each message 3 s after DATA; SIGKILL the worker whose message is held (it has
+    handed the message over but not recorded it). Its connection is matched by port: the
+    workers keep their SMTP connections open between messages, so another worker may be
+    connected at the same time, anywhere in its own cycle."""
     stack = inst.stack
     stack.sink.hold = 3.0
     victim = None
     deadline = time.monotonic() + 60
     while victim is None and time.monotonic() < deadline:
-        if stack.sink.in_data:
+        with stack.sink.lock:
+            held = set(stack.sink.in_data)
+        if held:
             for n, process in enumerate(stack.workers):
                 if process is None:
                     continue
                 connections = psutil.Process(process.pid).net_connections(kind="tcp")
-                if any(c.raddr and c.raddr.port == stack.sink.port for c in connections):
+                if any(c.raddr and c.raddr.port == stack.sink.port and c.laddr.port in held
+                       for c in connections):
                     victim = n
                     break
         time.sleep(0.05)

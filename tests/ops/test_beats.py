@@ -54,6 +54,31 @@ def test_a_dead_workers_claim_is_queued_again_and_a_live_ones_is_not(
     assert OutgoingEmail.objects.get(pk=by_gone.pk).claimed_by == "pytest"
 
 
+def test_a_task_a_dead_worker_took_but_never_finished_runs_again(personas: Personas) -> None:
+    """Killed after taking the task from the queue and before claiming its email: the email
+    stays 'queued' and its task 'running' for good, unless the rescue puts the task back
+    (found by the fault suite: one code email never arrived)."""
+    deliver()  # whatever the personas' setup queued
+    mail.outbox.clear()
+    now = clock.now()
+    beats.beat("alive", now, now)
+    beats.beat("gone", now, now - beats.STALE_AFTER - timedelta(seconds=1))
+    orphan = queue_email(kind="invitation", to=personas.member.email,
+                         context={"user": personas.member, "link": "x"})
+    busy = queue_email(kind="invitation", to=personas.admin.email,
+                       context={"user": personas.admin, "link": "y"})
+    for email, worker in ((orphan, "gone"), (busy, "alive")):
+        [row] = DBTaskResult.objects.filter(args_kwargs__args=[email.pk])
+        row.claim(worker)
+    assert deliver() == []  # nothing left in the queue to send it
+
+    assert beats.rescue(now) == 1
+    assert beats.rescue(now) == 0  # once
+    assert [m.to for m in deliver()] == [[personas.member.email]]
+    assert OutgoingEmail.objects.get(pk=orphan.pk).status == EmailStatus.SENT
+    assert OutgoingEmail.objects.get(pk=busy.pk).status == EmailStatus.QUEUED  # alive's
+
+
 def test_housekeeping_counts_a_dead_workers_claim_too(personas: Personas) -> None:
     claimed(personas, "gone")
     DBTaskResult.objects.all().delete()

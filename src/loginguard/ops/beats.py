@@ -2,7 +2,11 @@
 ``BEAT_SECONDS``; a worker whose beat is older than ``STALE_AFTER`` has stopped (SIGKILL,
 out of memory, its machine gone), and the emails it had claimed are queued again by the
 next beat of any other worker — seconds after the loss instead of STUCK_AFTER's ten
-minutes. A claim by a live worker is never touched: its send may be slow, not lost."""
+minutes. So are the task rows it had taken from the queue and not finished ("running"
+forever otherwise: the queue library has no such rescue), which matters when it died
+between taking a task and claiming its email or logout row: that row stays "queued" with
+no task left to send it. A claim by a live worker is never touched: its send may be slow,
+not lost."""
 
 from __future__ import annotations
 
@@ -43,13 +47,38 @@ def live_workers(now: datetime) -> set[str]:
                .values_list("worker_id", flat=True))
 
 
+def release_tasks(live: set[str]) -> int:
+    """Put back in the queue every task row a worker that stopped beating had taken and
+    not finished; how many. Such a task runs again, which is safe: an email or logout
+    row is claimed with a conditional update before it is sent, so it goes out once per
+    claim (a rescued claim is requeue_stuck's); at worst a forgot-password dispatch cut
+    off after queueing its email queues a second copy."""
+    from django_tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    released = 0
+    running = DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING)
+    for pk, worker_ids, started_at in running.values_list("pk", "worker_ids", "started_at"):
+        if not worker_ids or worker_ids[-1] in live:
+            continue  # a live worker's, or nobody's to judge
+        # Conditional on the claim it saw: a row finished or taken again meanwhile stays.
+        if running.filter(pk=pk, started_at=started_at).update(
+                status=TaskResultStatus.READY, started_at=None):
+            logger.warning("task %s was left running by a worker that stopped (%s); "
+                           "queued again", pk, worker_ids[-1])
+            released += 1
+    return released
+
+
 def rescue(now: datetime | None = None) -> int:
-    """Queue again every email claimed by a worker that stopped beating; how many. (Beats
-    of workers gone for a day are housekeeping's: its `worker_beats` sweep.)"""
+    """Queue again every email claimed, and every task taken, by a worker that stopped
+    beating; how many. (Beats of workers gone for a day are housekeeping's: its
+    `worker_beats` sweep.)"""
     from loginguard.emails.tasks import requeue_stuck
 
     now = now or clock.now()
-    return requeue_stuck(now, live_workers(now))
+    live = live_workers(now)
+    return release_tasks(live) + requeue_stuck(now, live)
 
 
 def stop(worker_id: str) -> None:
