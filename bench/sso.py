@@ -131,6 +131,8 @@ def main() -> None:
     parser.add_argument("--engine", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--logouts", type=int, default=50)
+    parser.add_argument("--exchanges", type=int, default=150,
+                        help="codes exchanged for the CPU figure (default 150)")
     args = parser.parse_args()
     import tempfile
 
@@ -147,7 +149,7 @@ def main() -> None:
 
         # 2. The exchange's CPU, server side (the web processes only).
         browser = signed_in(inst, *users[0])
-        codes = [code(browser, client_id) for _ in range(40)]
+        codes = [code(browser, client_id) for _ in range(args.exchanges + 2)]
         exchange(inst, client_id, secret, *codes.pop())  # warm both web workers' imports
         exchange(inst, client_id, secret, *codes.pop())
         before = inst.cpu_seconds()

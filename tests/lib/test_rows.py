@@ -4,16 +4,22 @@ Django's supported options."""
 
 from __future__ import annotations
 
+import hashlib
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.db import connection
+from oauth2_provider.models import AccessToken, Application, Grant, set_token_value
 
 from loginguard.apitokens.models import ApiToken
 from loginguard.apitokens.selectors import token_by_hash
 from loginguard.apitokens.services import api_token_create
 from loginguard.devices.models import TrustedDevice
 from loginguard.devices.selectors import trusted_devices_by_secret
+from loginguard.lib import clock
+from loginguard.sso.selectors import grant_by_code, userinfo_row
+from loginguard.sso.services import client_create
 from loginguard.throttle import counters
 from loginguard.throttle.models import Counter
 from loginguard.users.models import User
@@ -71,6 +77,29 @@ def test_devices_and_counters_match_the_orm(personas: Personas) -> None:
         row = Counter.objects.get(key="k")
         assert state == counters.State(row.count, row.locked_until)
         assert state.locked_until is not None and state.locked_until.tzinfo is not None
+
+
+def test_the_sso_selectors_match_the_orm_json_columns_included(personas: Personas) -> None:
+    """A JSON column arrives from the cursor as text; the instance holds what the ORM's
+    would (a grant's RFC 8707 resources as a list, not the text "[]", which is truthy)."""
+    registered = client_create(name="App", redirect_uris=["https://app.example/cb"],
+                               public=False)
+    application = Application.objects.get(pk=registered.client.application_id)
+    for code, resource in (("c-none", []), ("c-api", ["https://api.example/"])):
+        Grant.objects.create(application=application, user=personas.member, code=code,
+                             expires=clock.now() + timedelta(minutes=1),
+                             redirect_uri="https://app.example/cb", scope="openid",
+                             resource=resource)
+        found = grant_by_code(code)
+        same_fields(found, Grant.objects.get(code=code))
+        assert found.resource == resource
+    token = AccessToken(user=personas.member, application=application, scope="openid",
+                        expires=clock.now() + timedelta(minutes=5), resource=[])
+    set_token_value(token, "raw-access-token")
+    token.save()
+    row = userinfo_row(hashlib.sha256(b"raw-access-token").hexdigest())
+    assert row is not None and row.token.resource == []
+    same_fields(row.token, AccessToken.objects.get())
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql",

@@ -346,3 +346,24 @@ def test_a_nul_byte_anywhere_is_a_clear_400(personas: Personas, app: Registered,
     assert response.status_code == 400 and response.json()["error"] == "invalid_request"
     page = Visitor().get("/o/authorize/?client_id=%00")
     assert page.status_code == 400
+
+
+def test_the_first_pair_is_stored_as_the_toolkit_would(personas: Personas, app: Registered,
+                                                        signing_pem: str) -> None:
+    """validator.save_bearer_token saves the first pair itself (no re-read of the code or of
+    the ID token): the access token is linked to its ID token, stored hashed, and the
+    refresh token starts the family the authorization records."""
+    visitor = Visitor()
+    code, verifier = signed_in_code(visitor, app, personas.member)
+    tokens = exchange(visitor, app, code, verifier).json()
+    access = AccessToken.objects.select_related("id_token").get()
+    assert access.id_token is not None
+    assert str(access.id_token.jti) == claims_of(tokens["id_token"], signing_pem)["jti"]
+    assert access.token == "" and access.user == personas.member and access.resource == []
+    assert access.scope == tokens["scope"] and access.expires > timezone.now()
+    token = RefreshToken.objects.get()
+    assert token.access_token == access and token.token == ""
+    assert Authorization.objects.get().family == token.token_family
+    assert visitor.client.get("/o/userinfo/", HTTP_AUTHORIZATION=(
+        f"Bearer {tokens['access_token']}")).status_code == 200
+    assert refresh(visitor, app, tokens["refresh_token"]).status_code == 200

@@ -5,13 +5,15 @@ Building a queryset's SQL costs about half a millisecond of Python per call, twe
 the indexed query it produces. A named selector writes that SQL once, runs it through
 Django's own cursor (`connection.cursor()`, so health checks, execute wrappers and, on
 PostgreSQL, server-side binding with psycopg's prepared statements all apply) and builds
-instances with Django's documented ``Model.from_db``. The one conversion Django's SQLite
-backend leaves to the ORM, naive datetimes meaning UTC, is done here."""
+instances with Django's documented ``Model.from_db``. The conversions the ORM would make
+are made here: a field's own ``from_db_value`` (a JSON column arrives as its text), and
+naive datetimes meaning UTC (Django's SQLite backend leaves that to the ORM)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, TypeVar
 
 from django.db import connection
@@ -35,10 +37,18 @@ def _value(value: Any) -> Any:
     return value
 
 
+@cache
+def _converted(model: type[Model]) -> tuple[Any, ...]:
+    """Each concrete field's ``from_db_value`` (None where it has none)."""
+    return tuple(getattr(field, "from_db_value", None) for field in model._meta.concrete_fields)
+
+
 def instance(model: type[M], row: Sequence[Any], start: int = 0) -> M:
     """The instance whose columns start at ``row[start]`` (in ``columns()`` order)."""
     names = [field.attname for field in model._meta.concrete_fields]
-    values = [_value(v) for v in row[start:start + len(names)]]
+    values = [_value(v) if convert is None or v is None else convert(v, None, connection)
+              for v, convert in zip(row[start:start + len(names)], _converted(model),
+                                    strict=True)]
     return model.from_db(connection.alias, names, values)
 
 

@@ -4,17 +4,28 @@ token for a user who can no longer sign in or whose session has ended.
 
 The code exchange and userinfo are hot paths (bench/sso.py): the toolkit asks for the same
 authorization code up to six times per exchange, so it is read once per request (with its
-user, tenant and subject) and answered from that; userinfo is one statement
-(``selectors.userinfo_row``). Everything else is the toolkit's."""
+user, tenant and subject) and answered from that; the first token pair is saved without
+the toolkit's re-reading of that code and of the ID token it has just signed
+(``save_bearer_token``); userinfo is one statement (``selectors.userinfo_row``). Everything
+else is the toolkit's."""
 
 from __future__ import annotations
 
 import hashlib
+import uuid
+from datetime import timedelta
 from typing import Any
 
-from django.db.models import Subquery
-from oauth2_provider.models import Grant
+from django.db import router, transaction
+from oauth2_provider.models import (
+    Grant,
+    get_access_token_model,
+    get_id_token_model,
+    get_refresh_token_model,
+    set_token_value,
+)
 from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauth2_provider.settings import oauth2_settings
 from oauthlib.oauth2.rfc6749.utils import scope_to_list
 
 from loginguard.lib import clock
@@ -25,6 +36,9 @@ IDENTITY_CLAIMS = ("sub", "preferred_username", "name", "zoneinfo", "email",
                    "email_verified")
 SIGN_IN_CLAIMS = ("auth_time", "sid", "amr", "acr")
 ACCOUNT_CLAIMS = ("account", "role", "reseller", "accounts")
+AccessToken = get_access_token_model()
+RefreshToken = get_refresh_token_model()
+IDToken = get_id_token_model()
 
 
 class LoginguardValidator(OAuth2Validator):
@@ -180,23 +194,62 @@ class LoginguardValidator(OAuth2Validator):
         return True
 
     def save_bearer_token(self, token: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
-        result = super().save_bearer_token(token, request, *args, **kwargs)
+        family = None
+        if self._first_pair(token, request):
+            with transaction.atomic(using=router.db_for_write(AccessToken)):
+                family = self._save_first_pair(token, request)
+            result = None
+        else:
+            result = super().save_bearer_token(token, request, *args, **kwargs)
         authorization = getattr(request, "lg_authorization", None)
         if authorization is None:
             return result
         updates: dict[str, Any] = {"last_used_at": clock.now()}
-        digest = None
         if authorization.family is None and token.get("refresh_token"):
-            digest = hashlib.sha256(token["refresh_token"].encode()).hexdigest()
-            updates["family"] = Subquery(services.RefreshToken.objects.filter(
-                token_checksum=digest).values("token_family")[:1])
+            if family is None:
+                digest = hashlib.sha256(token["refresh_token"].encode()).hexdigest()
+                family = (RefreshToken.objects.filter(token_checksum=digest)
+                          .values_list("token_family", flat=True).first())
+            updates["family"] = family
+        else:
+            family = None  # not this save's to revoke
         live = Authorization.objects.filter(pk=authorization.pk, ended_at__isnull=True)
-        if not live.update(**updates) and digest is not None:
+        if not live.update(**updates) and family is not None:
             # The session ended while these tokens were being made: they die at once.
-            services.RefreshToken.revoke_family(
-                services.RefreshToken.objects.filter(token_checksum=digest)
-                .values_list("token_family", flat=True).first())
+            RefreshToken.revoke_family(family)
         return result
+
+    def _first_pair(self, token: Any, request: Any) -> bool:
+        """A code exchange through loginguard's sign-in with an ID token and a refresh
+        token, and no RFC 8707 resource anywhere: the common case, saved by
+        ``_save_first_pair``. Anything else is the toolkit's own save."""
+        if request.grant_type != "authorization_code" or "scope" not in token:
+            return False
+        if not token.get("refresh_token") or getattr(request, "lg_authorization", None) is None:
+            return False
+        grant = self._grant(request.code, request)
+        return (grant is not None and not grant.resource and not getattr(request, "resource", None)
+                and isinstance(getattr(request, "id_token", None), IDToken))
+
+    def _save_first_pair(self, token: Any, request: Any) -> uuid.UUID:
+        """The rows the toolkit's save writes for a first pair (an access token linked to
+        the ID token and a refresh token starting a family), without what it does on the
+        way: reading the code again for RFC 8707 resources, and parsing and verifying the
+        ID token it has just signed to find its row (``finalize_id_token`` left that row on
+        the request). Returns the new family."""
+        expires = clock.now() + timedelta(seconds=token.get(
+            "expires_in", oauth2_settings.ACCESS_TOKEN_EXPIRE_SECONDS))
+        access = AccessToken(user=request.user, scope=token["scope"], expires=expires,
+                             id_token=request.id_token, application=request.client,
+                             resource=[])
+        set_token_value(access, token["access_token"])
+        access.save()
+        family = uuid.uuid4()
+        refresh = RefreshToken(user=request.user, application=request.client,
+                               access_token=access, token_family=family, resource=[])
+        set_token_value(refresh, token["refresh_token"])
+        refresh.save()
+        return family
 
 
 def _verified(authorization: Authorization, email: str) -> bool:
