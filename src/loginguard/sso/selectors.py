@@ -167,24 +167,24 @@ class UserinfoRow:
 
 
 def _user_columns() -> str:
+    """``users.selectors.user_columns()`` plus the account's reseller and the sub."""
     from loginguard.tenancy.models import Reseller
-    from loginguard.users.models import User
+    from loginguard.users.selectors import user_columns
 
-    return (f"{rows.columns(User, 'u')}, {rows.columns(ClientAccount, 'ca')}, "
-            f"{rows.columns(Reseller, 'car')}, {rows.columns(Reseller, 'ur')}, s.sub")
+    return f"{user_columns()}, {rows.columns(Reseller, 'car')}, s.sub"
 
 
 def _user_joins(user_id: str) -> str:
-    """The user ``user_id`` points at, with account, the account's reseller, the user's
-    reseller and the user's subject (columns in ``_user_columns()`` order)."""
+    """The user ``user_id`` points at, with ``users.selectors.user_joins()`` (account,
+    user's reseller), the account's reseller and the user's subject (columns in
+    ``_user_columns()`` order)."""
     from loginguard.sso.models import Subject
     from loginguard.tenancy.models import Reseller
     from loginguard.users.models import User
+    from loginguard.users.selectors import user_joins
 
-    return (f"JOIN {User._meta.db_table} u ON u.id = {user_id} "
-            f"LEFT JOIN {ClientAccount._meta.db_table} ca ON ca.id = u.account_id "
-            f"LEFT JOIN {Reseller._meta.db_table} car ON car.id = ca.reseller_id "
-            f"LEFT JOIN {Reseller._meta.db_table} ur ON ur.id = u.reseller_id "
+    return (f"JOIN {User._meta.db_table} u ON u.id = {user_id} {user_joins()} "
+            f"LEFT JOIN {Reseller._meta.db_table} car ON car.id = a.reseller_id "
             f"LEFT JOIN {Subject._meta.db_table} s ON s.user_id = u.id ")
 
 
@@ -193,18 +193,14 @@ def _user_from(row: Any, at: int) -> tuple[User, str | None, int]:
     further reads); its sub (None before it has one); where the next columns start."""
     from loginguard.tenancy.models import Reseller
     from loginguard.users.models import User
+    from loginguard.users.selectors import user_from_row
 
-    user = rows.instance(User, row, at)
-    at += rows.width(User)
-    account = rows.instance(ClientAccount, row, at)
-    at += rows.width(ClientAccount)
-    account_reseller = rows.instance(Reseller, row, at)
-    user_reseller = rows.instance(Reseller, row, at + rows.width(Reseller))
-    at += 2 * rows.width(Reseller)
-    if user.account_id is not None:
-        account.reseller = account_reseller if account.reseller_id is not None else None
-        user.account = account
-    user.reseller = user_reseller if user.reseller_id is not None else None
+    user = user_from_row(row, at)
+    at += rows.width(User) + rows.width(ClientAccount) + rows.width(Reseller)
+    if user.account is not None:
+        user.account.reseller = (rows.instance(Reseller, row, at)
+                                 if user.account.reseller_id is not None else None)
+    at += rows.width(Reseller)
     return user, row[at], at + 1
 
 
@@ -216,8 +212,8 @@ def _userinfo_sql() -> str:
     return (f"SELECT {rows.columns(AccessToken, 't')}, {_user_columns()}, "  # noqa: S608
             f"z.email, z.email_verified FROM {AccessToken._meta.db_table} t "
             f"{_user_joins('t.user_id')}"
-            f"LEFT JOIN {RefreshToken._meta.db_table} r ON r.access_token_id = t.id "
-            f"LEFT JOIN {Authorization._meta.db_table} z ON z.family = r.token_family "
+            f"LEFT JOIN {RefreshToken._meta.db_table} rt ON rt.access_token_id = t.id "
+            f"LEFT JOIN {Authorization._meta.db_table} z ON z.family = rt.token_family "
             "WHERE t.token_checksum = %s")
 
 
