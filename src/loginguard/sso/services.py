@@ -124,6 +124,13 @@ def client_delete(*, client: Client, actor: User | None = None) -> None:
         client.application.delete()
 
 
+def refusal_record(*, client: Client, user: User, ip: str) -> None:
+    """An account's app was asked to sign in a user it does not admit (SPEC §11)."""
+    record(event_type=EventType.SSO_REFUSED, subject=user, actor=user, ip=ip,
+           extra={"client_id": client.application.client_id,
+                  "app": client.application.name, "reason": "other_account"})
+
+
 def subject_for(user: User) -> str:
     """The user's ``sub``, made on first use."""
     found = Subject.objects.filter(user=user).values_list("sub", flat=True).first()

@@ -24,7 +24,6 @@ from oauth2_provider.views import (
 from oauthlib.common import add_params_to_uri
 
 from loginguard.audit.events import EventType
-from loginguard.audit.services import record
 from loginguard.devices.request_info import RequestInfo
 from loginguard.lib import clock
 from loginguard.signin.flow import FORCE_CODE_KEY
@@ -71,9 +70,14 @@ class AuthorizeView(AuthorizationView):
 
     # --- signed in -----------------------------------------------------------------------
 
-    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # The signed-in session's row (None for a visitor): its sid, auth_time and end.
         self.user_session = UserSession.objects.filter(
-            session_key=request.session.session_key).first()
+            session_key=request.session.session_key).first() \
+            if request.user.is_authenticated else None
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         reason = self._sign_in_again()
         if reason is not None:
             if "none" in self._prompt():
@@ -85,8 +89,6 @@ class AuthorizeView(AuthorizationView):
         return super().get(request, *args, **kwargs)
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        self.user_session = UserSession.objects.filter(
-            session_key=request.session.session_key).first()
         if self.user_session is None:
             return self._restart("no_session")
         refusal = self._refuse_other_account(request.POST.get("client_id"))
@@ -133,10 +135,7 @@ class AuthorizeView(AuthorizationView):
         user = self.request.user
         if client is None or selectors.client_admits(client, user):
             return None
-        record(event_type=EventType.SSO_REFUSED, subject=user, actor=user,
-               ip=RequestInfo.of(self.request).ip,
-               extra={"client_id": client.application.client_id,
-                      "app": client.application.name, "reason": "other_account"})
+        services.refusal_record(client=client, user=user, ip=RequestInfo.of(self.request).ip)
         return render(self.request, "sso/refused.html",
                       {"app": client.application.name, "account": client.account},
                       status=403)
