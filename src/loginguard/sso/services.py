@@ -166,7 +166,7 @@ def authorizations_end(rows: QuerySet[Authorization]) -> int:
     access tokens deleted) and one logout token queued per app and session for apps with
     a back-channel URI. Call inside the transaction that ends the session."""
     ended = list(rows.filter(ended_at__isnull=True).select_related(
-        "application__loginguard"))
+        "application__loginguard", "user"))
     if not ended:
         return 0
     with transaction.atomic():
