@@ -83,7 +83,8 @@ def register(inst: Installation, backchannel: str) -> tuple[str, str]:
     import sys
 
     out = subprocess.run([sys.executable, "-m", "loginguard.cli", "create_client", "Bench",
-                          "--redirect-uri", REDIRECT, "--backchannel-logout-uri", backchannel],
+                          "--redirect-uri", REDIRECT, "--backchannel-logout-uri", backchannel,
+                          "--allow-private-addresses"],
                          env=inst.env, capture_output=True, text=True, check=True).stdout
     values = dict(line.split(": ", 1) for line in out.splitlines() if ": " in line)
     return values["client_id"], values["client_secret"]

@@ -91,6 +91,26 @@ def hashed_lengths() -> Iterator[list[int]]:
         yield lengths
 
 
+# A globally routable address that *.example names (RFC 2606; no DNS answers for them
+# here) resolve to in tests, so an app's public URIs pass the registration rules of
+# sso.uris. Nothing is ever sent there: tests that deliver use the operator's loopback.
+PUBLIC_ADDRESS = "93.184.215.14"
+
+
+@pytest.fixture(autouse=True)
+def _example_names_resolve(monkeypatch: pytest.MonkeyPatch) -> None:
+    from loginguard.sso import uris
+
+    real = uris.resolve
+
+    def resolve(host: str) -> list[str]:
+        if host.lower().rstrip(".").endswith(".example"):
+            return [PUBLIC_ADDRESS]
+        return real(host)
+
+    monkeypatch.setattr(uris, "resolve", resolve)
+
+
 @pytest.fixture(autouse=True)
 def _reset_clock() -> Iterator[None]:
     clock.reset()

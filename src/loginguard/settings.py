@@ -165,6 +165,11 @@ SILENCED_SYSTEM_CHECKS = [
     # W021 (SECURE_HSTS_PRELOAD): joining the browsers' preload list is a commitment for
     # the whole domain that only its owner can make; HSTS itself is on.
     "security.W021",
+    # oauth2_provider.W008 ('http' in ALLOWED_REDIRECT_URI_SCHEMES): native apps' loopback
+    # redirects (http://127.0.0.1:PORT/, RFC 8252 §7.3) need it, as the toolkit's own hint
+    # says; which redirect URIs an app may register is decided at registration, where http
+    # is taken only for those loopback addresses (and in a plain-http demo): sso/uris.py.
+    "oauth2_provider.W008",
 ]
 
 if REDIS_URL:
@@ -212,6 +217,9 @@ CSRF_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_NAME = f"{COOKIE_PREFIX}lg_csrf"
 CSRF_FAILURE_VIEW = "loginguard.web.views.csrf_failure"  # a page that says what to do
+# Flash messages (which can name devices) live in the session, never in a cookie of their
+# own: such a cookie would take SESSION_COOKIE_DOMAIN and reach every guarded app.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 CSRF_TRUSTED_ORIGINS = [BASE_URL]
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -316,8 +324,12 @@ OAUTH2_PROVIDER = {
     "ROTATE_REFRESH_TOKEN": True,
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
     "REQUEST_APPROVAL_PROMPT": "force",
-    # Redirect URIs over https only, as the cookies (plain http in the demo only).
-    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"] if SECURE_COOKIES else ["http", "https"],
+    # Which redirect URIs an app may register is decided at registration (sso.uris:
+    # https, or http in the demo and for native apps' loopback redirects, RFC 8252); the
+    # toolkit then only ever redirects to a registered URI, matched exactly.
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],
+    # Only the authorization code flow: discovery advertises nothing /o/authorize refuses.
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
     "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
     "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,
     "OIDC_RP_INITIATED_LOGOUT_STRICT_REDIRECT_URIS": True,

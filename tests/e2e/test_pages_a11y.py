@@ -168,7 +168,9 @@ def walk(browser: Browser, stack: Stack, people: dict[str, str], check: Checker,
     account = f"{base}/accounts/{people['account']}/"
     page.goto(account)
     page.get_by_label("App name").fill(f"Ally reports {check.width}")
-    page.get_by_label("Redirect URI").fill("https://reports.ally.example/callback/")
+    # A public address (the live server resolves names for real, and *.example has no DNS
+    # here): an account's app must be reachable on the public internet (issue 25, S2).
+    page.get_by_label("Redirect URI").fill("https://93.184.215.14/callback/")
     page.get_by_role("button", name="Register app").click()
     expect(page.get_by_test_id("client-secret")).to_be_visible()
     client_id = page.get_by_test_id("client-id").inner_text()
@@ -187,7 +189,7 @@ def walk(browser: Browser, stack: Stack, people: dict[str, str], check: Checker,
     page = context().new_page()
     sign_in(page, stack, "axe_user")
     page.goto(f"{base}/o/authorize/?response_type=code&client_id={client_id}"
-              "&redirect_uri=https%3A%2F%2Freports.ally.example%2Fcallback%2F"
+              "&redirect_uri=https%3A%2F%2F93.184.215.14%2Fcallback%2F"
               "&scope=openid+profile+account&state=s&code_challenge=" + "a" * 43
               + "&code_challenge_method=S256")
     expect(page.get_by_role("heading", name=re.compile("^Allow Ally reports"))).to_be_visible()

@@ -91,10 +91,11 @@ def test_a_signed_in_browser_gets_200_with_who_it_is(
     assert response.headers["X-Auth-User-Id"] == str(user.pk)
     assert response.headers["X-Auth-Email"] == user.email
     assert response.headers["X-Auth-Role"] == role
+    # Never empty (issue 25, finding 17): "-" where there is none.
     assert response.headers["X-Auth-Account"] == (
-        str(getattr(personas, account).pk) if account else "")
+        str(getattr(personas, account).pk) if account else "-")
     assert response.headers["X-Auth-Reseller"] == (
-        str(getattr(personas, reseller).pk) if reseller else "")
+        str(getattr(personas, reseller).pk) if reseller else "-")
 
 
 def test_the_common_case_is_one_read_and_no_write(personas: Personas) -> None:
@@ -217,3 +218,30 @@ def test_unicode_values_arrive_as_encoded_words(personas: Personas) -> None:
 def test_garbage_headers_never_500(name: str, value: str) -> None:
     response = Visitor().client.get("/auth/forward", REMOTE_ADDR=PROXY_IP, **{name: value})
     assert response.status_code == 401
+
+
+def test_a_present_but_empty_require_header_is_refused(personas: Personas) -> None:
+    """Issue 25, finding 3: an empty X-Auth-Require (what the server hands over for a
+    value with non-ASCII bytes) read as "no requirement" and let a client user in."""
+    visitor = Visitor()
+    visitor.sign_in(personas.member)
+    for value in ("", "role=client_admin\xc2\xa0", "  "):
+        response = forward(visitor, HTTP_X_AUTH_REQUIRE=value)
+        assert response.status_code == 403, value
+        assert "X-Auth-User" not in response.headers
+    assert forward(visitor).status_code == 200  # absent: any signed-in user
+
+
+def test_flash_messages_never_get_a_cookie_of_their_own(personas: Personas,
+                                                        settings: Any) -> None:
+    """Issue 25, finding 10: the messages cookie took SESSION_COOKIE_DOMAIN and reached
+    every guarded app with device names in it."""
+    settings.SESSION_COOKIE_DOMAIN = "lg.test"
+    visitor = Visitor()
+    response = visitor.sign_in(personas.member, trust="yes", name="Bob's work laptop")
+    assert response.status_code == 302
+    assert "messages" not in response.cookies
+    page = visitor.get(response.headers["Location"])
+    assert "Bob’s work laptop" in page.content.decode() or \
+        "Bob&#x27;s work laptop" in page.content.decode()
+    assert all("messages" not in r.cookies for r in (page,))

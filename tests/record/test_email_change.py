@@ -214,3 +214,26 @@ def test_another_accounts_admin_cannot_change_the_email(personas: Personas,
     deliver()
     assert not emails_to("evil@x.example")
     assert not EmailChange.objects.exists()
+
+
+def test_an_admins_proposal_never_replaces_the_users_own_change_in_progress(
+        personas: Personas, signed_in: Signer) -> None:
+    """Issue 25, finding 13: the admin's proposal used to replace bob's own pending change
+    silently (his code then confirmed nothing)."""
+    bob = unlocked(signed_in, personas.member)
+    change_email(bob, personas.member.pk, "robert@new.example")
+    alice = signed_in(personas.admin)
+    response = change_email(alice, personas.member.pk, "bob@elsewhere.example")
+    page = alice.get(response["Location"]).content.decode()
+    assert "confirming a new address of their own" in page
+    change = EmailChange.objects.get()
+    assert change.new_email == "robert@new.example" and change.requested_by == personas.member
+    assert bob.post(f"/users/{personas.member.pk}/email/confirm/",
+                    {"code": email_code("robert@new.example")}).status_code == 302
+    personas.member.refresh_from_db()
+    assert personas.member.email == "robert@new.example"
+    # Once the code can no longer be entered, the admin's proposal goes ahead.
+    change_email(bob, personas.member.pk, "bobby@new.example")
+    clock.advance(timedelta(minutes=11))
+    change_email(alice, personas.member.pk, "bob@elsewhere.example")
+    assert EmailChange.objects.get().new_email == "bob@elsewhere.example"

@@ -66,9 +66,10 @@ def backchannel() -> Iterator[Backchannel]:
 
 @pytest.fixture
 def app(personas: Personas, backchannel: Backchannel) -> Registered:
-    """A platform-wide confidential client with a back-channel URI."""
+    """A platform-wide confidential client with a back-channel URI (on this machine: the
+    operator's flag for private addresses)."""
     return client_create(name="Acme Campaigns", redirect_uris=[REDIRECT], public=False,
-                         backchannel_logout_uri=backchannel.url)
+                         backchannel_logout_uri=backchannel.url, allow_private=True)
 
 
 @dataclass

@@ -124,18 +124,34 @@ def test_only_the_accounts_admins_manage_its_apps(personas: Personas) -> None:
     assert AuditEvent.objects.filter(event_type=EventType.SSO_CLIENT_DELETED).count() == 1
 
 
-def test_sign_in_pages_admit_registered_apps_in_form_action(personas: Personas) -> None:
-    from loginguard.sso.selectors import forget_redirect_origins
+def form_action(response: Any) -> list[str]:
+    csp = response.headers["Content-Security-Policy"]
+    return csp.split("form-action ")[1].split(";")[0].split()
 
-    create_client("Reports", "--redirect-uri", URI)
-    forget_redirect_origins()  # the commit hook does this; tests roll back instead
-    csp = Visitor().get("/login/").headers["Content-Security-Policy"]
-    form_action = csp.split("form-action ")[1].split(";")[0].split()
-    assert "https://reports.example" in form_action and "'self'" in form_action
-    # Only the pages whose form may end at an app: the API docs and others keep 'self'.
+
+def test_form_action_admits_only_the_app_an_authorization_continues_to(
+        personas: Personas) -> None:
+    """Issue 25, finding 9: a sign-in page that continues an authorization admits that
+    client's redirect origin (its last form ends there through /o/authorize/); a plain
+    sign-in page, and every other tenant's apps, never."""
+    from urllib.parse import urlencode
+
+    values = dict(line.split(": ", 1) for line in create_client(
+        "Reports", "--redirect-uri", URI).splitlines() if ": " in line)
+    create_client("Other tenant's app", "--redirect-uri", "https://other.example/cb/")
+    plain = form_action(Visitor().get("/login/"))
+    assert plain == ["'self'"]
+    query = urlencode({"client_id": values["client_id"], "redirect_uri": URI,
+                       "response_type": "code"})
+    continuing = Visitor().client.get("/login/", {"next": f"/o/authorize/?{query}"})
+    assert form_action(continuing) == ["https://reports.example", "'self'"]
+    # A redirect URI the client does not have admits nothing.
+    forged = urlencode({"client_id": values["client_id"],
+                        "redirect_uri": "https://other.example/cb/", "response_type": "code"})
+    assert form_action(Visitor().client.get("/login/", {"next": f"/o/authorize/?{forged}"})) \
+        == ["'self'"]
     about = Visitor().get("/about/").headers["Content-Security-Policy"]
-    assert "reports.example" not in about
-    forget_redirect_origins()
+    assert "reports.example" not in about and "other.example" not in about
 
 
 def test_client_secret_hash_verifies_only_the_secret() -> None:

@@ -176,12 +176,13 @@ def test_account_client_refuses_users_of_other_accounts(personas: Personas) -> N
     assert not Grant.objects.exists()
     event = AuditEvent.objects.get(event_type=EventType.SSO_REFUSED)
     assert event.subject == personas.stranger and event.extra["reason"] == "other_account"
-    # The form's POST cannot go around it either.
+    # The form's POST cannot go around it either: a POST acts only on a request a GET of
+    # this session validated (and the GET refused), never on the form's fields.
     response = visitor.post("/o/authorize/", {
         "client_id": bound.client_id, "redirect_uri": REDIRECT, "response_type": "code",
         "scope": "openid", "allow": "Authorize", "code_challenge": pkce().challenge,
         "code_challenge_method": "S256"})
-    assert response.status_code == 403 and not Grant.objects.exists()
+    assert response.status_code == 400 and not Grant.objects.exists()
 
 
 def test_account_client_asks_consent_once_with_csrf(personas: Personas) -> None:

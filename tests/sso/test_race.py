@@ -45,3 +45,31 @@ def test_one_code_exchanged_ten_times_at_once_gets_tokens_once(
     assert statuses.count(200) == 1, statuses
     assert set(statuses) == {200, 400}
     assert AccessToken.objects.count() <= 1
+
+
+def test_six_refreshes_of_one_refresh_token_at_once_never_answer_500(
+        personas: Personas, app: Registered) -> None:
+    """Issue 25, finding 11: one of six parallel refreshes got a 500 (the toolkit re-read
+    an access token that the reuse sweep of another had just deleted)."""
+    from tests.sso.conftest import exchange
+
+    for _ in range(3):  # the window is narrow: three bursts, each on a fresh family
+        visitor = Visitor()
+        visitor.sign_in(personas.member)
+        proof = pkce()
+        tokens = exchange(visitor, app, code_from(authorize(visitor, app, proof)),
+                          proof.verifier).json()
+        clients = iter([Client() for _ in range(6)])
+        lock = threading.Lock()
+
+        def refresh(token: str = tokens["refresh_token"]) -> Any:
+            with lock:
+                client = next(clients)
+            response = client.post("/o/token/", {
+                "grant_type": "refresh_token", "refresh_token": token,
+                "client_id": app.client_id, "client_secret": app.secret})
+            return response.status_code, response.json().get("error")
+
+        results = in_parallel(6, refresh)
+        assert {status for status, _ in results} <= {200, 400}, results
+        assert all(error in (None, "invalid_grant") for _, error in results), results

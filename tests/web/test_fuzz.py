@@ -95,11 +95,12 @@ FORMS = {"/login/": ["username", "password", "next"], "/login/verify/": ["code"]
          "/security/apps/{}/disconnect/": [],
          "/accounts/{}/apps/": ["name", "redirect_uri", "backchannel_logout_uri", "public"],
          "/accounts/{}/apps/{}/delete/": [],
-         "/o/authorize/": [*AUTHORIZE, "allow", "claims"],
+         "/o/authorize/": [*AUTHORIZE, "allow", "claims", "consent"],
          "/o/token/": ["grant_type", "code", "redirect_uri", "client_id", "client_secret",
                        "code_verifier", "refresh_token", "scope"],
          "/o/revoke_token/": ["token", "token_type_hint", "client_id", "client_secret"],
-         "/o/userinfo/": [], "/o/logout/": [*RP_LOGOUT, "allow"]}
+         "/o/introspect/": ["token", "token_type_hint", "client_id", "client_secret"],
+         "/o/userinfo/": ["access_token"], "/o/logout/": [*RP_LOGOUT, "allow"]}
 REQUESTS = [("GET", path) for path in PAGES] + [("POST", path) for path in FORMS]
 # Routes the fuzzing leaves to their own tests: the JSON API (schemathesis) and the demo
 # mailbox (absent in production: 404 here).

@@ -21,6 +21,7 @@ from loginguard.users.models import User
 FORWARD_PATH = "/auth/forward"
 USER_HEADERS = ("X-Auth-User", "X-Auth-User-Id", "X-Auth-Email", "X-Auth-Account",
                 "X-Auth-Reseller", "X-Auth-Role")
+NONE = "-"  # X-Auth-Account of a reseller user, X-Auth-Reseller of a direct client
 
 
 def original_url(request: HttpRequest) -> str | None:
@@ -67,17 +68,21 @@ def refused(reason: str) -> HttpResponse:
 
 
 def granted(request: HttpRequest, user: User, session: Mapping[str, Any]) -> HttpResponse:
-    """200 with who the user is, when the route's ``X-Auth-Require`` holds; else 403."""
+    """200 with who the user is, when the route's ``X-Auth-Require`` holds; else 403.
+    Absent, the header asks nothing more; present, it must be read (or it is a 403)."""
+    header = request.META.get("HTTP_X_AUTH_REQUIRE")
     try:
-        demanded = requirements.parse(request.META.get("HTTP_X_AUTH_REQUIRE", ""))
+        demanded = requirements.parse(header) if header is not None else []
     except requirements.Unreadable as problem:
         return refused(str(problem))
     reason = requirements.unmet(demanded, user=user, fresh_code=signed_in_with_code(session))
     if reason is not None:
         return refused(reason)
     response = HttpResponse(status=200, content_type="text/plain")
-    values = (user.username, str(user.pk), user.email, str(user.account_id or ""),
-              str(user.reseller_id or ""), requirements.role_of(user))
+    # Never an empty value: a proxy that skips empty auth-response headers (Caddy 2.9 up
+    # to the fix for GHSA-7r4p-vjf4-gxv4) would let a client-sent one through. "-": none.
+    values = (user.username, str(user.pk), user.email, str(user.account_id or NONE),
+              str(user.reseller_id or NONE), requirements.role_of(user))
     for name, value in zip(USER_HEADERS, values, strict=True):
         response[name] = header_value(value)
     response["Cache-Control"] = "no-store"

@@ -12,7 +12,13 @@ from django.db import transaction
 from loginguard.audit.events import EventType
 from loginguard.audit.services import record
 from loginguard.codes.models import CodePurpose
-from loginguard.codes.services import QuotaError, Verdict, code_issue, code_verify
+from loginguard.codes.services import (
+    CODE_LIFETIME,
+    QuotaError,
+    Verdict,
+    code_issue,
+    code_verify,
+)
 from loginguard.devices.models import TrustedDevice
 from loginguard.devices.request_info import NO_REQUEST, RequestInfo
 from loginguard.devices.services import trusted_device_match
@@ -98,7 +104,20 @@ def email_change_request(*, actor: User, target: User, new_email: object, info: 
     _email_change_start(target=target, email=email, requested_by=actor, info=info)
 
 
+OWN_CHANGE_PENDING = ("{username} is confirming a new address of their own right now. "
+                      "Nothing was changed: try again once they have finished or cancelled "
+                      "it (within 10 minutes).")
+
+
 def _email_change_propose(*, actor: User, target: User, email: str, info: RequestInfo) -> None:
+    """An admin's proposal never replaces a change the user started themselves and may be
+    confirming right now (its code is live for CODE_LIFETIME); an older one, whose code
+    can no longer be entered, gives way."""
+    # A change with a challenge is the user's own (or one they approved): they hold its code.
+    own = EmailChange.objects.filter(user=target).exclude(
+        challenge="").values_list("created_at", flat=True).first()
+    if own is not None and clock.now() - own < CODE_LIFETIME:
+        raise ValidationError(OWN_CHANGE_PENDING.format(username=target.username))
     if not policies.admin_mail_allowed(actor.pk, target.email):
         raise ValidationError("Too many emails were sent on your behalf or to this user in "
                               "the last hour. Try again later.")

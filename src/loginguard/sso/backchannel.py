@@ -5,13 +5,14 @@ sent from the request that ended the session."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
-import urllib.error
-import urllib.request
+import socket
+import ssl
 import uuid
 from datetime import timedelta
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.db import transaction
@@ -25,6 +26,7 @@ from loginguard.audit.events import EventType
 from loginguard.audit.services import record
 from loginguard.lib import clock
 from loginguard.sso.models import BackchannelLogout, LogoutStatus
+from loginguard.sso import uris
 
 logger = logging.getLogger(__name__)
 
@@ -32,11 +34,13 @@ EVENT = "http://schemas.openid.net/event/backchannel-logout"
 LOGOUT_TOKEN_LIFETIME = timedelta(minutes=2)
 
 
-def logout_queue(*, application: object, uri: str, sub: str, sid: str) -> BackchannelLogout:
+def logout_queue(*, application: object, uri: str, sub: str, sid: str,
+                 allow_private: bool = False) -> BackchannelLogout:
     """Owe ``application`` a logout token. Call inside the transaction that ends the
     session: the row and its task commit (or roll back) with it."""
     row = BackchannelLogout.objects.create(application=application, uri=uri, sub=sub,
-                                           sid=sid, created_at=clock.now())
+                                           sid=sid, allow_private=allow_private,
+                                           created_at=clock.now())
     deliver_logout.using(queue_name="sso").enqueue(row.pk)
     return row
 
@@ -60,26 +64,58 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(seconds, 3600))
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    # A logout token goes to the registered URI only, never where a redirect points.
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None
+class PinnedHTTPConnection(http.client.HTTPConnection):
+    """A connection to the address that was checked, never to whatever the name resolves
+    to a moment later (DNS rebinding)."""
+
+    def __init__(self, host: str, port: int | None, *, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self.lg_address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self.lg_address, self.port), self.timeout)
 
 
-_opener = urllib.request.build_opener(_NoRedirects)
+class PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """The same over TLS: connected to the checked address, the certificate verified for
+    the registered host name (SNI and hostname check as usual)."""
+
+    def __init__(self, host: str, port: int | None, *, address: str, timeout: float) -> None:
+        self.lg_context = ssl.create_default_context()
+        super().__init__(host, port, timeout=timeout, context=self.lg_context)
+        self.lg_address = address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.lg_address, self.port), self.timeout)
+        self.sock = self.lg_context.wrap_socket(sock, server_hostname=self.host)
 
 
-def post_logout_token(uri: str, token: str) -> None:
-    """POST it; raises OSError (urllib's errors included) unless the app answers 2xx."""
-    body = urlencode({"logout_token": token}).encode()
-    headers = {"Content-Type": "application/x-www-form-urlencoded",
-               "Cache-Control": "no-store"}
-    # S310: the URI was checked to be http(s) when the app was registered.
-    request = urllib.request.Request(uri, data=body, method="POST", headers=headers)  # noqa: S310
-    with _opener.open(request, timeout=settings.BACKCHANNEL_TIMEOUT_SECONDS) as response:
-        if not 200 <= response.status < 300:
-            raise urllib.error.HTTPError(uri, response.status, "not 2xx", response.headers,
-                                         None)
+def post_logout_token(uri: str, token: str, *, allow_private: bool = False) -> None:
+    """POST it to the registered URI; raises OSError unless the app answers 2xx. The host
+    is resolved now and must still be public (unless the operator allowed private
+    addresses); the request goes to the address checked, and a redirect is never
+    followed (a logout token goes to the registered URI only)."""
+    parts = urlsplit(uri)
+    host = parts.hostname or ""
+    addresses = uris.resolve(host) if allow_private else uris.public_addresses(host)
+    if not addresses:
+        raise uris.Unreachable(f"{host} does not resolve")
+    timeout = float(settings.BACKCHANNEL_TIMEOUT_SECONDS)
+    kind = PinnedHTTPSConnection if parts.scheme == "https" else PinnedHTTPConnection
+    connection = kind(host, parts.port, address=addresses[0], timeout=timeout)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        connection.request("POST", path, body=urlencode({"logout_token": token}),
+                           headers={"Content-Type": "application/x-www-form-urlencoded",
+                                    "Cache-Control": "no-store"})
+        response = connection.getresponse()
+        response.read(65536)
+    except http.client.HTTPException as exc:
+        raise OSError(f"{type(exc).__name__}: {exc}") from None
+    finally:
+        connection.close()
+    if not 200 <= response.status < 300:
+        raise OSError(f"the app answered {response.status}")
 
 
 @task(queue_name="sso")
@@ -89,7 +125,7 @@ def deliver_logout(row_id: int) -> None:
     if row is None:  # delivered by an earlier run, or its app was removed
         return
     try:
-        post_logout_token(row.uri, logout_token(row))
+        post_logout_token(row.uri, logout_token(row), allow_private=row.allow_private)
     except (OSError, ValueError) as exc:
         _failed(row, f"{type(exc).__name__}: {exc}"[:500])
         return

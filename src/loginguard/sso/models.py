@@ -19,6 +19,9 @@ class Client(models.Model):
     account = models.ForeignKey("tenancy.ClientAccount", null=True, blank=True,
                                 on_delete=models.CASCADE, related_name="sso_clients")
     backchannel_logout_uri = models.URLField(max_length=2000, blank=True)
+    # Set only by the operator's `create_client --allow-private-addresses`: its URIs may
+    # point at private, loopback or link-local addresses (sso.uris).
+    allow_private_addresses = models.BooleanField(default=False)
     created_at = models.DateTimeField()
 
     def __str__(self) -> str:
@@ -100,6 +103,7 @@ class BackchannelLogout(models.Model):
     application = models.ForeignKey(oauth2_settings.APPLICATION_MODEL,
                                     on_delete=models.CASCADE, related_name="+")
     uri = models.URLField(max_length=2000)
+    allow_private = models.BooleanField(default=False)  # the client's, when queued
     sub = models.CharField(max_length=64)
     sid = models.CharField(max_length=64)
     status = models.CharField(max_length=10, choices=LogoutStatus.choices,

@@ -27,8 +27,10 @@ def role(user: User) -> str:
     return "client_admin" if user.is_client_admin else "client_user"
 
 
-def account_claims(user: User) -> dict[str, Any]:
-    """Scope ``account``: where the user acts (SPEC §11)."""
+def account_claims(user: User, application_id: int | None = None) -> dict[str, Any]:
+    """Scope ``account``: where the user acts (SPEC §11). A reseller user signing in to an
+    app bound to one client account is shown that account only (when connected to it),
+    never the others they can reach: that app has no business knowing them."""
     claims: dict[str, Any] = {"role": role(user), "account": None, "reseller": None}
     if user.account is not None:
         account = user.account
@@ -40,10 +42,25 @@ def account_claims(user: User) -> dict[str, Any]:
         reseller = user.reseller
         claims["reseller"] = {"id": str(reseller.pk), "name": reseller.name}
         connected = ClientAccount.objects.filter(
-            connections__user=user, reseller=reseller,
-            is_active=True).order_by("name").values_list("pk", "name")
-        claims["accounts"] = [{"id": str(pk), "name": name} for pk, name in connected]
+            connections__user=user, reseller=reseller, is_active=True)
+        bound = (Client.objects.filter(application_id=application_id)
+                 .values_list("account_id", flat=True).first()
+                 if application_id is not None else None)
+        if bound is not None:
+            connected = connected.filter(pk=bound)
+        claims["accounts"] = [{"id": str(pk), "name": name} for pk, name in
+                              connected.order_by("name").values_list("pk", "name")]
     return claims
+
+
+def user_of_sub(sub: object) -> User | None:
+    """The user a ``sub`` names, or None."""
+    from loginguard.sso.models import Subject
+
+    if not isinstance(sub, str) or not sub:
+        return None
+    found = Subject.objects.select_related("user").filter(sub=sub).first()
+    return found.user if found is not None else None
 
 
 def email_verified(user: User) -> bool:
@@ -101,38 +118,30 @@ def connected_apps(user: User) -> list[ConnectedApp]:
                          first_used=row["first"], last_used=row["last"]) for row in rows]
 
 
-_origins: tuple[float, str] = (0.0, "")
-ORIGINS_TTL = 60.0  # seconds a process keeps the list of apps' origins
+def authorize_origin(target: object) -> str | None:
+    """When ``target`` (a sign-in's ``next``) continues an authorization at
+    ``/o/authorize/``, the origin of its redirect URI, if that URI is registered for its
+    client; else None. The sign-in page's last form ends, through /o/authorize/, in a
+    redirect to that origin, and browsers apply CSP form-action to every hop: this one
+    origin is admitted on that response, never every app's."""
+    from urllib.parse import parse_qs, urlsplit
 
-
-def redirect_origins() -> str:
-    """The origins of every registered redirect URI, space-separated, for the sign-in
-    pages' CSP ``form-action``: the last sign-in form redirects (through /o/authorize/)
-    to an app, and browsers apply form-action to every hop of that redirect. Read at most
-    once a minute per process; a database outage keeps the last answer."""
-    global _origins
-    import time
-    from urllib.parse import urlsplit
-
-    from django.db import DatabaseError
     from oauth2_provider.models import get_application_model
 
-    read_at, value = _origins
-    if time.monotonic() - read_at < ORIGINS_TTL:
-        return value
-    try:
-        fields = get_application_model().objects.values_list("redirect_uris", flat=True)
-        origins = sorted({f"{parts.scheme}://{parts.netloc}" for field in fields
-                          for parts in map(urlsplit, field.split()) if parts.netloc})
-    except DatabaseError:
-        return value
-    _origins = (time.monotonic(), " ".join(origins))
-    return _origins[1]
-
-
-def forget_redirect_origins() -> None:
-    global _origins
-    _origins = (0.0, "")
+    if not isinstance(target, str):
+        return None
+    parts = urlsplit(target)
+    if parts.path != "/o/authorize/" or parts.netloc:
+        return None
+    query = parse_qs(parts.query)
+    client_ids, uris = query.get("client_id", []), query.get("redirect_uri", [])
+    if len(client_ids) != 1 or len(uris) != 1:
+        return None
+    application = get_application_model().objects.filter(client_id=client_ids[0]).first()
+    if application is None or not application.redirect_uri_allowed(uris[0]):
+        return None
+    found = urlsplit(uris[0])
+    return f"{found.scheme}://{found.netloc}"
 
 
 @dataclass(frozen=True)
@@ -162,7 +171,7 @@ class UserinfoRow:
                   "name": user.full_name or user.username, "zoneinfo": user.time_zone,
                   "email": user.email, "email_verified": self.email_verified}
         if "account" in self.scopes:
-            claims.update(account_claims(user))
+            claims.update(account_claims(user, self.token.application_id))
         return claims
 
 

@@ -22,7 +22,7 @@ from loginguard.audit.services import record
 from loginguard.lib import clock
 from loginguard.sso.backchannel import logout_queue
 from loginguard.sso.models import Authorization, Client, Consent, Subject
-from loginguard.sso.selectors import forget_redirect_origins
+from loginguard.sso.uris import BACKCHANNEL, REDIRECT, uri_checked
 
 if TYPE_CHECKING:
     from loginguard.tenancy.models import ClientAccount
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 Application = get_application_model()
 RefreshToken = get_refresh_token_model()
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 ACR_CODE = "urn:loginguard:code"
 ACR_TRUSTED_DEVICE = "urn:loginguard:trusted-device"
 
@@ -49,12 +48,14 @@ class Registered:
 
 def client_create(*, name: object, redirect_uris: Iterable[object], public: bool,
                   backchannel_logout_uri: object = "", account: ClientAccount | None = None,
-                  actor: User | None = None) -> Registered:
+                  actor: User | None = None, allow_private: bool = False) -> Registered:
     """Register an app. Its secret (confidential clients) is returned once and stored
-    hashed by the toolkit; ID tokens are RS256."""
+    hashed by the toolkit; ID tokens are RS256. ``allow_private``: the operator's
+    explicit flag for apps on private, loopback or link-local addresses (sso.uris); pages
+    never set it."""
     name = name.strip() if isinstance(name, str) else ""
-    uris = [uri_checked(uri, "redirect URI") for uri in redirect_uris]
-    backchannel = (uri_checked(backchannel_logout_uri, "back-channel logout URI")
+    uris = [uri_checked(uri, REDIRECT, allow_private=allow_private) for uri in redirect_uris]
+    backchannel = (uri_checked(backchannel_logout_uri, BACKCHANNEL, allow_private=allow_private)
                    if backchannel_logout_uri else "")
     if not name or len(name) > 100:
         raise ValidationError("Give the app a name of 1 to 100 characters.")
@@ -80,34 +81,13 @@ def client_create(*, name: object, redirect_uris: Iterable[object], public: bool
         application.save()
         client = Client.objects.create(application=application, account=account,
                                        backchannel_logout_uri=backchannel,
+                                       allow_private_addresses=allow_private,
                                        created_at=clock.now())
-        transaction.on_commit(forget_redirect_origins)
         record(event_type=EventType.SSO_CLIENT_CREATED, actor=actor, account=account,
                extra={"client_id": application.client_id, "app": name,
-                      "redirect_uris": uris, "public": public})
+                      "redirect_uris": uris, "public": public,
+                      **({"private_addresses": True} if allow_private else {})})
     return Registered(client=client, client_id=application.client_id, secret=secret)
-
-
-def uri_checked(value: object, what: str) -> str:
-    """An absolute URI without a fragment or user info (matched exactly later): https, or
-    http where the cookies are (SECURE_COOKIES off) or the host is this machine."""
-    uri = value.strip() if isinstance(value, str) else ""
-    schemes = ("https",) if settings.SECURE_COOKIES else ("http", "https")
-    try:
-        parts = urlsplit(uri)
-        parts.port  # noqa: B018  (raises ValueError on a malformed port)
-    except ValueError:
-        parts = None
-    if parts is not None and parts.scheme == "http" and parts.hostname in LOOPBACK \
-            and what != "redirect URI":
-        schemes = ("http", "https")
-    if (parts is None or parts.scheme not in schemes or not parts.hostname
-            or parts.fragment or "@" in parts.netloc or len(uri) > 2000
-            or not uri.isascii() or not uri.isprintable() or " " in uri):
-        raise ValidationError(f"{uri[:100]!r} is not a usable {what}: give an absolute "
-                              f"{' or '.join(s + '://' for s in schemes)} URL without a "
-                              "#fragment.")
-    return uri
 
 
 def _origin(uri: str) -> str:
@@ -179,7 +159,8 @@ def authorizations_end(rows: QuerySet[Authorization]) -> int:
             client = getattr(row.application, "loginguard", None)
             if client is not None and client.backchannel_logout_uri:
                 logout_queue(application=row.application, uri=client.backchannel_logout_uri,
-                             sub=subject_for(row.user), sid=row.sid)
+                             sub=subject_for(row.user), sid=row.sid,
+                             allow_private=client.allow_private_addresses)
     return len(ended)
 
 

@@ -1,6 +1,6 @@
 """The provider's URLs, under the toolkit's namespace (its views reverse their siblings
-by these names). Only what SPEC §11 promises: no application-management pages, no
-introspection, no device flow."""
+by these names). Only what SPEC §11 promises and RFC 7662 introspection: no
+application-management pages, no device flow."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from django.shortcuts import render
 from django.urls import URLPattern, path, re_path
 from oauth2_provider import views as toolkit
 
-from loginguard.sso import views
+from loginguard.sso import introspection, views
 
 
 def no_nul(view: Callable[..., HttpResponse], *, page: bool = False) -> Callable[..., HttpResponse]:
@@ -39,10 +39,11 @@ urlpatterns: list[URLPattern] = [
     re_path(r"^\.well-known/openid-configuration/?$", views.DiscoveryView.as_view(),
             name="oidc-connect-discovery-info"),
     path("o/authorize/", no_nul(views.AuthorizeView.as_view(), page=True), name="authorize"),
-    path("o/token/", no_nul(toolkit.TokenView.as_view()), name="token"),
+    path("o/token/", no_nul(views.TokenEndpointView.as_view()), name="token"),
     path("o/revoke_token/", no_nul(toolkit.RevokeTokenView.as_view()), name="revoke-token"),
-    path("o/userinfo/", no_nul(toolkit.UserInfoView.as_view()), name="user-info"),
+    path("o/userinfo/", no_nul(views.BearerOnlyUserInfoView.as_view()), name="user-info"),
+    path("o/introspect/", no_nul(introspection.introspect), name="introspect"),
     path("o/logout/", no_nul(views.LogoutView.as_view(), page=True),
          name="rp-initiated-logout"),
-    path("o/.well-known/jwks.json", toolkit.JwksInfoView.as_view(), name="jwks-info"),
+    path("o/.well-known/jwks.json", views.JwksView.as_view(), name="jwks-info"),
 ]

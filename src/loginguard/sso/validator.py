@@ -26,6 +26,7 @@ from oauth2_provider.models import (
 )
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.settings import oauth2_settings
+from oauthlib.oauth2.rfc6749.errors import InvalidGrantError
 from oauthlib.oauth2.rfc6749.utils import scope_to_list
 
 from loginguard.lib import clock
@@ -59,7 +60,8 @@ class LoginguardValidator(OAuth2Validator):
             "email_verified": _verified(authorization, user.email)
             if authorization is not None else selectors.email_verified(user)}
         if "account" in (request.scopes or ()):
-            claims.update(selectors.account_claims(user))
+            client = getattr(request, "client", None)
+            claims.update(selectors.account_claims(user, getattr(client, "pk", None)))
         if authorization is not None:  # an ID token: how this sign-in was proved
             claims.update(sid=authorization.sid, amr=authorization.amr.split(),
                           acr=authorization.acr)
@@ -145,7 +147,12 @@ class LoginguardValidator(OAuth2Validator):
     def confirm_redirect_uri(self, client_id: Any, code: Any, redirect_uri: Any, client: Any,
                              request: Any = None, *args: Any, **kwargs: Any) -> bool:
         grant = self._grant(code, request) if request is not None else None
-        return grant is not None and bool(grant.redirect_uri_allowed(redirect_uri))
+        if grant is None or not grant.redirect_uri_allowed(redirect_uri):
+            # RFC 6749 §5.2: a redirect URI that does not match the code's is invalid_grant
+            # (oauthlib's own answer would be invalid_request, which strict clients reject).
+            raise InvalidGrantError(description="The redirect_uri is not the one this code "
+                                                "was issued for.", request=request)
+        return True
 
     def validate_code(self, client_id: Any, code: Any, client: Any, request: Any,
                       *args: Any, **kwargs: Any) -> bool:

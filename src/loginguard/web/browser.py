@@ -27,7 +27,7 @@ HOOKS = ("process_view", "process_exception", "process_template_response")
 # cookies): like the API, they never take part in a browser session. /o/authorize/ and
 # /o/logout/ are pages and keep the whole stack.
 COOKIE_FREE = (API_PREFIX, "/o/token/", "/o/userinfo/", "/o/revoke_token/",
-               "/o/.well-known/", "/.well-known/")
+               "/o/introspect/", "/o/.well-known/", "/.well-known/")
 
 
 def _guard(hook: Callable[..., Any]) -> Callable[..., Any]:

@@ -117,11 +117,15 @@ def outage_cause() -> str | None:
 def unavailable(request: HttpRequest, cause: str) -> HttpResponse:
     """503 with Retry-After: a page for people, JSON under /api/ — never a 500, and never
     a sign-in or a throttle decision made without the part that keeps its rules."""
+    from loginguard.web.browser import COOKIE_FREE
     from loginguard.web.middleware import API_PREFIX
 
     if request.path.startswith(API_PREFIX):
         response: HttpResponse = JsonResponse(
             {"detail": "Temporarily unavailable: try again in a moment."}, status=503)
+    elif request.path.startswith(COOKIE_FREE):  # the OpenID Connect endpoints apps call
+        response = JsonResponse({"error": "temporarily_unavailable", "error_description":
+                                 "Try again in a moment."}, status=503)
     else:
         # Rendered without the request: its user and session may live in the very
         # database that is down.

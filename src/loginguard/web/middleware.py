@@ -15,8 +15,12 @@ from loginguard.lib.clientip import client_ip, peer_is_trusted_proxy
 
 API_PREFIX = "/api/"  # the JSON API: bearer tokens, no cookies, JSON errors
 DOCS_PATH = "/api/v1/docs"
-# Pages whose form may end in a redirect to a single sign-on app (sso.selectors).
-SSO_FORM_PAGES = ("/login/", "/o/authorize/", "/o/logout/")
+# The sign-in pages, whose last form may end (through /o/authorize/) in a redirect to the
+# app a single sign-on began at (sso.selectors.authorize_origin).
+SIGN_IN_PAGES = "/login/"
+# What may be added to form-action: a scheme, a host name or IP literal, a port. Nothing
+# that could end the directive (";", ",", spaces) ever reaches the header.
+FORM_ORIGIN = re.compile(r"https?://(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 
 
 class HealthCheckMiddleware:
@@ -67,15 +71,28 @@ class ContentSecurityPolicyMiddleware:
             # Swagger UI (served from our static files) sets element styles inline; its
             # scripts stay 'self' only.
             policy = policy.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
-        elif request.path.startswith(SSO_FORM_PAGES) and "text/html" in response.get(
-                "Content-Type", ""):
-            from loginguard.sso.selectors import redirect_origins
-
-            origins = redirect_origins()
-            if origins:
-                policy = policy.replace("form-action ", f"form-action {origins} ", 1)
+        elif "text/html" in response.get("Content-Type", ""):
+            origin = form_origin(request)
+            if origin is not None:
+                policy = policy.replace("form-action ", f"form-action {origin} ", 1)
         response.headers.setdefault("Content-Security-Policy", policy)
         return response
+
+
+def form_origin(request: HttpRequest) -> str | None:
+    """The one app origin this page's form may end at (browsers apply form-action to every
+    redirect after the submit): set by the consent and logout views on their response, or
+    the authorization a sign-in page continues. Never the origins of every tenant's apps."""
+    origin = getattr(request, "lg_form_action", None)
+    if origin is None and request.path.startswith(SIGN_IN_PAGES):
+        from loginguard.signin.next_url import NEXT_KEY
+        from loginguard.sso.selectors import authorize_origin
+
+        session = getattr(request, "session", None)
+        target = (request.POST.get("next") or request.GET.get("next")
+                  or (session.get(NEXT_KEY) if session is not None else None))
+        origin = authorize_origin(target)
+    return origin if isinstance(origin, str) and FORM_ORIGIN.fullmatch(origin) else None
 
 
 class ApiJsonErrorsMiddleware:

@@ -32,15 +32,22 @@ class Command(BaseCommand):
                                  "app got tokens in ends.")
         parser.add_argument("--account", metavar="NAME",
                             help="Bind the client to this client account.")
+        parser.add_argument("--allow-private-addresses", action="store_true",
+                            help="Let the URIs point at private, loopback or link-local "
+                                 "addresses (an app inside your network, or the demo on "
+                                 "this machine). Without it, as on the account pages, only "
+                                 "https URIs whose host resolves to public addresses are "
+                                 "taken (native apps' http://127.0.0.1 redirects aside).")
 
     def handle(self, *args: Any, name: str, redirect_uri: list[str], public: bool,
-               backchannel_logout_uri: str, account: str | None, **options: Any) -> None:
+               backchannel_logout_uri: str, account: str | None,
+               allow_private_addresses: bool, **options: Any) -> None:
         bound: ClientAccount | None = (lookup(ClientAccount, account, "client account")  # type: ignore[assignment]
                                        if account else None)
         with validation_errors_as_command_errors():
             registered = client_create(name=name, redirect_uris=redirect_uri, public=public,
                                        backchannel_logout_uri=backchannel_logout_uri,
-                                       account=bound)
+                                       account=bound, allow_private=allow_private_addresses)
         scope = f"for account {bound.name}" if bound else "platform-wide"
         self.stdout.write(f"Registered {name} ({scope}).")
         self.stdout.write(f"client_id: {registered.client_id}")
