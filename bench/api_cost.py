@@ -23,7 +23,7 @@ from bench.harness import Installation, installation
 TOKEN_SHELL = """
 from loginguard.apitokens.services import api_token_create
 from loginguard.tenancy.models import ClientAccount
-from loginguard.users.services import user_create
+from loginguard.actions.users import user_create
 account = ClientAccount.objects.create(name="Bench API")
 user = user_create(username="benchapi", email="b@api.example", account=account,
                    password="bench-api-passphrase-1")

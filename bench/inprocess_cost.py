@@ -65,7 +65,7 @@ def signin_steps(rounds: int) -> None:
     from loginguard.codes import services as codes
     from loginguard.signin import services as signin
     from loginguard.tenancy.models import ClientAccount
-    from loginguard.users.services import user_create
+    from loginguard.actions.users import user_create
 
     issued: dict[int, str] = {}
     original = codes.code_issue
@@ -140,7 +140,7 @@ def api_requests(n: int) -> None:
     from loginguard.apitokens.auth import token_authenticate
     from loginguard.apitokens.services import api_token_create
     from loginguard.tenancy.models import ClientAccount
-    from loginguard.users.services import user_create
+    from loginguard.actions.users import user_create
 
     user = user_create(username="benchapi", email="b@api.example",
                        account=ClientAccount.objects.create(name="Bench API"),

@@ -5,9 +5,9 @@ from django.urls import URLPattern, URLResolver, include, path, re_path
 from loginguard.api.v1 import api as api_v1
 from loginguard.forwardauth import views as forwardauth
 from loginguard.gateway import views as gateway
-from loginguard.record import links as users
-from loginguard.record import security_views as security
+from loginguard.record import password_links
 from loginguard.record import views as record
+from loginguard.security import views as security
 from loginguard.signin import views as signin
 from loginguard.web import mailbox, views
 
@@ -27,10 +27,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("login/verify/resend/", signin.resend_view, name="login_resend"),
     path("login/trust/", signin.trust_view, name="login_trust"),
     path("logout/", signin.logout_view, name="logout"),
-    path("password/reset/", users.password_reset_request, name="password_reset"),
-    path("password/reset/<str:uidb64>/<str:token>/", users.password_reset_confirm,
+    path("password/reset/", password_links.password_reset_request, name="password_reset"),
+    path("password/reset/<str:uidb64>/<str:token>/", password_links.password_reset_confirm,
          name="password_reset_confirm"),
-    path("invite/<str:uidb64>/<str:token>/", users.invitation_accept, name="invitation_accept"),
+    path("invite/<str:uidb64>/<str:token>/", password_links.invitation_accept,
+         name="invitation_accept"),
     path("users/<str:user_id>/", record.details_tab, name="user_record"),
     path("users/<str:user_id>/permissions/", record.permissions_tab, name="user_permissions"),
     path("users/<str:user_id>/notifications/", record.notifications_tab,

@@ -272,7 +272,7 @@ def test_a_deactivated_user_is_refused_on_the_next_request(
 
     site.stack.cli("shell", "-c", (
         "from loginguard.users.models import User; "
-        "from loginguard.record.services import user_set_active; "
+        "from loginguard.actions.users import user_set_active; "
         "from loginguard.devices.request_info import NO_REQUEST; "
         "user_set_active(actor=User.objects.get(username='ada'), "
         "target=User.objects.get(username='owen'), active=False, info=NO_REQUEST)"))

@@ -15,9 +15,9 @@ from django_tasks_db.models import DBTaskResult
 
 from loginguard.emails.models import EmailStatus, OutgoingEmail
 from loginguard.emails.queue import queue_email
-from loginguard.tenancy.services import account_create
+from loginguard.actions.tenants import account_create
 from loginguard.users.models import User
-from loginguard.users.services import user_create
+from loginguard.actions.users import user_create
 from tests.conftest import deliver
 
 
@@ -62,7 +62,7 @@ def test_invitation_is_delivered_by_smtp_as_text_and_html(smtp: tuple[Sink, int]
     sink, port = smtp
     controller = start(sink, port)
     try:
-        from loginguard.users.services import user_invite
+        from loginguard.actions.users import user_invite
 
         user_invite(user=user)
         deliver()

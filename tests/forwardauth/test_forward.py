@@ -163,7 +163,7 @@ def test_idle_and_absolute_limits_hold_and_forwarded_activity_counts(
 def test_a_user_who_may_no_longer_sign_in_is_refused_on_the_next_request(
         personas: Personas, change: str) -> None:
     from loginguard.signin.sessions import sessions_end_all
-    from loginguard.tenancy.services import account_set_active
+    from loginguard.actions.tenants import account_set_active
 
     user = personas.member
     visitor = Visitor()
@@ -195,7 +195,7 @@ def test_garbage_cookies_get_401(db: None, cookie: str, django_settings: Any) ->
 def test_unicode_values_arrive_as_encoded_words(personas: Personas) -> None:
     from email.header import decode_header, make_header
 
-    from loginguard.users.services import user_create
+    from loginguard.actions.users import user_create
 
     user = user_create(username="zoë", email="zoe@acme.example", account=personas.account,
                        password=PASSWORD)

@@ -182,7 +182,7 @@ def test_admin_mail_is_budgeted_per_actor(personas: Personas, signed_in: Signer)
 def test_suspending_an_account_ends_sessions_for_good(personas: Personas,
                                                       signed_in: Signer) -> None:
     from loginguard.signin.models import UserSession
-    from loginguard.tenancy.services import account_set_active
+    from loginguard.actions.tenants import account_set_active
 
     bob = signed_in(personas.member)
     alice = signed_in(personas.admin, ip="203.0.113.4")
@@ -199,7 +199,7 @@ def test_suspending_an_account_ends_sessions_for_good(personas: Personas,
 
 def test_suspending_a_reseller_ends_its_users_sessions_for_good(personas: Personas,
                                                                 signed_in: Signer) -> None:
-    from loginguard.tenancy.services import reseller_set_active
+    from loginguard.actions.tenants import reseller_set_active
 
     rita = signed_in(personas.reseller_user)
     assert reseller_set_active(reseller=personas.reseller, active=False) == 1

@@ -19,7 +19,7 @@ from loginguard.devices.models import TrustedDevice
 from loginguard.devices.selectors import trusted_devices_by_secret
 from loginguard.lib import clock
 from loginguard.sso.selectors import grant_by_code, userinfo_row
-from loginguard.sso.services import client_create
+from loginguard.actions.clients import client_create
 from loginguard.throttle import counters
 from loginguard.throttle.models import Counter
 from loginguard.users.models import User

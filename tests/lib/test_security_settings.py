@@ -14,8 +14,8 @@ def test_new_passwords_are_argon2id_with_owasp_parameters() -> None:
 def test_pbkdf2_hashes_still_verify_and_are_upgraded(db: None) -> None:
     from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
-    from loginguard.tenancy.services import account_create
-    from loginguard.users.services import user_create
+    from loginguard.actions.tenants import account_create
+    from loginguard.actions.users import user_create
 
     user = user_create(username="legacy", email="l@x.example",
                        account=account_create(name="Legacy"))

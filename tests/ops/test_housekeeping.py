@@ -18,12 +18,12 @@ from django_tasks_db.models import DBTaskResult
 
 from loginguard.audit.events import EventType
 from loginguard.audit.models import AuditEvent
-from loginguard.audit.services import record
+from loginguard.audit.services import audit_log
 from loginguard.codes.models import OneTimeCode
 from loginguard.emails.models import OutgoingEmail
 from loginguard.lib import clock
 from loginguard.ops import housekeeping
-from loginguard.record.models import EmailChange
+from loginguard.users.models import EmailChange
 from loginguard.signin.models import UserSession
 from loginguard.throttle import counters
 from loginguard.throttle.models import Counter
@@ -45,9 +45,9 @@ def aged(personas: Personas) -> None:
                                created_at=now - timedelta(days=15))
     EmailChange.objects.create(user=personas.admin, new_email="new@x.example", challenge="",
                                created_at=now - timedelta(days=1))
-    record(event_type=EventType.USER_UPDATED, subject=user)
+    audit_log(event_type=EventType.USER_UPDATED, subject=user)
     AuditEvent.objects.update(created_at=now - timedelta(days=401))
-    record(event_type=EventType.USER_UPDATED, subject=user)  # today's stays
+    audit_log(event_type=EventType.USER_UPDATED, subject=user)  # today's stays
     Counter.objects.create(key="pw-ip:203.0.113.1", count=3,
                            window_started_at=now - timedelta(days=31))
     Counter.objects.create(key="pw-ip:203.0.113.2", count=3,
@@ -101,7 +101,7 @@ def test_ended_sessions_and_old_task_results_go(personas: Personas) -> None:
 
 
 def test_audit_retention_follows_the_setting(personas: Personas, settings: Any) -> None:
-    record(event_type=EventType.USER_UPDATED, subject=personas.member)
+    audit_log(event_type=EventType.USER_UPDATED, subject=personas.member)
     AuditEvent.objects.update(created_at=clock.now() - timedelta(days=40))
     settings.AUDIT_RETENTION_DAYS = 400
     assert housekeeping.preview()["audit"] == 0
@@ -141,8 +141,8 @@ def test_a_running_worker_does_it_by_itself(tmp_path: Path) -> None:
     lg = [sys.executable, "-m", "loginguard.cli"]
     subprocess.run([*lg, "migrate", "-v0"], env=env, check=True, timeout=120)
     seed = ("from datetime import timedelta; from loginguard.lib import clock; "
-            "from loginguard.tenancy.services import account_create; "
-            "from loginguard.users.services import user_create; "
+            "from loginguard.actions.tenants import account_create; "
+            "from loginguard.actions.users import user_create; "
             "from loginguard.codes.models import OneTimeCode; "
             "u = user_create(username='hk', email='hk@x.example', "
             "account=account_create(name='HK')); now = clock.now(); "

@@ -13,7 +13,7 @@ import pytest
 
 from loginguard.devices.models import TrustedDevice
 from loginguard.lib import clock
-from loginguard.record.models import EmailChange
+from loginguard.users.models import EmailChange
 from loginguard.throttle import counters
 from tests.conftest import Personas, Visitor, deliver, emails_to, last_code
 from tests.security.conftest import unlock

@@ -1,5 +1,6 @@
-"""EmailChange moved from the security app to the record app without losing rows
-(issue 12): migrate back to before the move, write a row, migrate forward, read it."""
+"""EmailChange moved from the security app to the record app (issue 12), then to the users
+app (issue 26), without losing rows: migrate back to before the first move, write a row,
+migrate forward, read it."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def test_pending_email_changes_survive_the_move() -> None:
             user=user, new_email="new@acme.example", challenge="c", created_at=clock.now())
         executor = MigrationExecutor(connection)
         executor.migrate(latest)
-        from loginguard.record.models import EmailChange
+        from loginguard.users.models import EmailChange
 
         [change] = EmailChange.objects.all()
         assert change.new_email == "new@acme.example" and change.user.username == "bob"

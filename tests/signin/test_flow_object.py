@@ -8,6 +8,7 @@ from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
 
+from loginguard.factors.proofs import Proof
 from loginguard.signin.flow import NeedCode, NeedTrust, Refused, SignedIn, SignInFlow
 from tests.conftest import CHROME_WINDOWS, HOME_IP, PASSWORD, Personas, last_code
 
@@ -51,7 +52,8 @@ def test_each_stage_answers_with_an_outcome(personas: Personas) -> None:
         "That code is not right. Check the latest email and type its 6 digits.")
     assert step(browser, "code", submitted=last_code("bob@acme.example")) == NeedTrust()
     outcome = step(browser, "trust", choice="yes", device_name="Laptop")
-    assert isinstance(outcome, SignedIn) and outcome.method == "code"
+    assert isinstance(outcome, SignedIn)
+    assert outcome.proofs == [Proof.PASSWORD, Proof.EMAIL_CODE]
     assert outcome.new_device_secret and len(outcome.new_device_secret) == 43
 
 
@@ -66,7 +68,7 @@ def test_a_trusted_browser_is_signed_in_at_the_password_stage(personas: Personas
     again = Browser()
     again.cookies[cookie_name()] = yes.new_device_secret
     assert step(again, "password", username="bob", password=PASSWORD) == SignedIn(
-        method="trusted_device")
+        proofs=[Proof.PASSWORD, Proof.TRUSTED_DEVICE])
 
 
 def test_a_stage_out_of_turn_says_where_the_browser_belongs(personas: Personas) -> None:

@@ -14,6 +14,7 @@ from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
 from loginguard.devices.request_info import RequestInfo
+from loginguard.factors.proofs import Proof
 from loginguard.signin.models import UserSession
 from loginguard.signin.session_store import SessionStore
 from loginguard.signin.sessions import session_start
@@ -58,7 +59,7 @@ def test_the_signed_in_row_commits_with_the_user_session_row(personas: Personas)
                                     HTTP_USER_AGENT=CHROME_WINDOWS)
     SessionMiddleware(lambda r: HttpResponse()).process_request(request)
     session_start(request, user=personas.member, info=RequestInfo.of(request),
-                  method="code")
+                  proofs=[Proof.PASSWORD, Proof.EMAIL_CODE])
     key = request.session.session_key
     assert UserSession.objects.filter(session_key=key).exists()
     assert Session.objects.filter(session_key=key).exists()

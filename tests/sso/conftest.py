@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwcrypto import jwk, jwt
 
-from loginguard.sso.services import Registered, client_create
+from loginguard.actions.clients import Registered, client_create
 from tests.conftest import PASSWORD, Personas, Visitor, last_code
 
 REDIRECT = "https://campaigns.example/oidc/callback/"

@@ -16,11 +16,11 @@ from loginguard.audit.events import EventType
 from loginguard.audit.models import AuditEvent
 from loginguard.lib import clock
 from loginguard.ops import housekeeping
-from loginguard.record.services import user_set_active_by_operator
+from loginguard.actions.users import user_set_active_by_operator
 from loginguard.sso.backchannel import EVENT, deliver_logout
 from loginguard.sso.models import Authorization, BackchannelLogout, LogoutStatus
-from loginguard.sso.services import Registered
-from loginguard.tenancy.services import account_set_active
+from loginguard.actions.clients import Registered
+from loginguard.actions.tenants import account_set_active
 from tests.conftest import PASSWORD, Personas, Visitor, deliver
 from tests.security.conftest import unlock
 from tests.sso.conftest import (
@@ -153,7 +153,7 @@ def test_a_failing_app_is_retried_with_backoff_then_recorded(
 
 def test_an_app_without_a_backchannel_uri_is_not_owed_a_logout(
         personas: Personas, signing_pem: str) -> None:
-    from loginguard.sso.services import client_create
+    from loginguard.actions.clients import client_create
     from tests.sso.conftest import REDIRECT
 
     plain = client_create(name="No BCL", redirect_uris=[REDIRECT], public=False)

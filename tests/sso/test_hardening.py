@@ -5,7 +5,6 @@ findings", S1–S16)."""
 from __future__ import annotations
 
 import base64
-import json
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -19,8 +18,8 @@ from loginguard.audit.models import AuditEvent
 from loginguard.sso import uris
 from loginguard.sso.backchannel import deliver_logout
 from loginguard.sso.models import Authorization, BackchannelLogout, Client, Consent
-from loginguard.sso.services import Registered, client_create
-from loginguard.tenancy.services import account_create, connection_create
+from loginguard.actions.clients import Registered, client_create
+from loginguard.actions.tenants import account_create, connection_create
 from tests.conftest import Personas, Visitor, deliver
 from tests.sso.conftest import (
     REDIRECT,
@@ -365,7 +364,7 @@ def test_two_different_keys_under_one_key_id_stop_start_up(
     monkeypatch.setattr(keys, "key_id", lambda key: "same-kid")
     settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER,
                                 "OIDC_RSA_PRIVATE_KEYS_INACTIVE": [new_pem()]}
-    with pytest.raises(Exception, match="loginguard.E102"):
+    with pytest.raises(Exception, match=r"loginguard\.E102"):
         call_command("check")
 
 

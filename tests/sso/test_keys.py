@@ -17,7 +17,7 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from jwcrypto import jwk, jwt
 
-from loginguard.sso.services import Registered, client_create
+from loginguard.actions.clients import Registered, client_create
 from tests.conftest import Personas, Visitor
 from tests.sso.conftest import REDIRECT, authorize, code_from, exchange, new_pem, pkce
 

@@ -16,7 +16,7 @@ from oauth2_provider.models import AccessToken, Grant, RefreshToken
 from loginguard.audit.events import EventType
 from loginguard.audit.models import AuditEvent
 from loginguard.sso.models import Authorization
-from loginguard.sso.services import Registered, client_create
+from loginguard.actions.clients import Registered, client_create
 from tests.conftest import Personas, Visitor
 from tests.sso.conftest import (
     REDIRECT,

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test import Client
 from oauth2_provider.models import AccessToken
 
-from loginguard.sso.services import Registered
+from loginguard.actions.clients import Registered
 from tests.conftest import Personas, Visitor
 from tests.signin.test_race import in_parallel
 from tests.sso.conftest import REDIRECT, authorize, code_from, pkce
@@ -62,7 +62,8 @@ def test_six_refreshes_of_one_refresh_token_at_once_never_answer_500(
         clients = iter([Client() for _ in range(6)])
         lock = threading.Lock()
 
-        def refresh(token: str = tokens["refresh_token"]) -> Any:
+        def refresh(token: str = tokens["refresh_token"], lock: Any = lock,
+                    clients: Any = clients) -> Any:
             with lock:
                 client = next(clients)
             response = client.post("/o/token/", {

@@ -66,12 +66,12 @@ def test_a_rolled_back_change_is_not_logged(personas: Personas,
     from django.db import transaction
 
     from loginguard.audit.events import EventType
-    from loginguard.audit.services import record
+    from loginguard.audit.services import audit_log
 
     caplog.set_level(logging.INFO, logger="loginguard.audit")
     with (django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError),
           transaction.atomic()):
-        record(event_type=EventType.USER_UPDATED, subject=personas.member)
+        audit_log(event_type=EventType.USER_UPDATED, subject=personas.member)
         raise RuntimeError
     assert json_lines(caplog, "loginguard.audit") == []
 

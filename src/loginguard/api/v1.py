@@ -8,7 +8,6 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Field, NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -16,14 +15,14 @@ from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.security import HttpBearer
 from pydantic import ConfigDict
 
+from loginguard.access.guards import access_user_by_id
+from loginguard.access.logs import security_log_visible_to
+from loginguard.access.rules import can_administer, visible_users
+from loginguard.actions import users as user_actions
 from loginguard.apitokens.auth import token_authenticate
-from loginguard.audit.selectors import security_log_visible_to
 from loginguard.devices.request_info import RequestInfo
 from loginguard.lib.clientip import client_ip
-from loginguard.record import services as record
-from loginguard.tenancy.access import access_user_by_id, can_administer
 from loginguard.users.models import User
-from loginguard.users.services import user_create
 
 TOKEN_PARAMETERS = {"token", "access_token", "api_key", "apikey", "auth"}
 
@@ -151,13 +150,6 @@ def account(request: HttpRequest) -> Any:
     return actor_of(request).account
 
 
-def visible_users(actor: User) -> QuerySet[User]:
-    # A client user sees only themselves; a client admin the account's users (SPEC §3).
-    if actor.is_client_admin:
-        return User.objects.select_related("account").filter(account_id=actor.account_id)
-    return User.objects.select_related("account").filter(pk=actor.pk)
-
-
 @api.get("/users", response={200: list[MeOut], **ERRORS}, summary="Users you can see")
 @paginate(Pagination)
 def users(request: HttpRequest) -> Any:
@@ -175,10 +167,10 @@ class InviteIn(Schema):
           summary="Invite a user to your account (client admins)")
 def invite(request: HttpRequest, payload: InviteIn) -> Any:
     actor = actor_of(request)
-    # The same rule as the page's invitation form (tenancy.access.can_administer).
+    # The same rule as the page's invitation form (access.rules.can_administer).
     if actor.account is None or not can_administer(actor, actor.account):
         raise PermissionDenied("Only client admins can invite users.")
-    user = user_create(username=payload.username, email=payload.email,
+    user = user_actions.user_create(username=payload.username, email=payload.email,
                        account=actor.account, is_client_admin=payload.is_client_admin,
                        invite=True, actor=actor)
     return Status(201, user)
@@ -206,10 +198,10 @@ class UserPatch(Schema):
 def user_patch(request: HttpRequest, user_id: str, payload: UserPatch) -> Any:
     actor = actor_of(request)
     target = access_user_by_id(actor, user_id)
-    data = {field: getattr(target, field) for field in record.DETAIL_LIMITS}
+    data = {field: getattr(target, field) for field in user_actions.DETAIL_LIMITS}
     data["time_zone"] = target.time_zone
     data.update(payload.model_dump(exclude_none=True))
-    record.user_update_details(actor=actor, target=target, data=data,
+    user_actions.user_update_details(actor=actor, target=target, data=data,
                                info=RequestInfo.of(request))
     return target
 

@@ -5,8 +5,8 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 
 from loginguard.apitokens import format as token_format
+from loginguard.lib.paths import API_PUBLIC, API_V1_PREFIX
 
-API_PREFIX = "/api/v1/"
 # Sent before the security-headers middleware runs, so it carries its own.
 REFUSAL = b'{"detail": "Missing, malformed, revoked or expired token."}'
 REFUSAL_HEADERS = {
@@ -15,7 +15,6 @@ REFUSAL_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-store",
 }
-PUBLIC = {"/api/v1/openapi.json", "/api/v1/docs"}
 
 
 class BearerPrecheckMiddleware:
@@ -30,7 +29,7 @@ class BearerPrecheckMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         path = request.path
-        if path.startswith(API_PREFIX) and path not in PUBLIC:
+        if path.startswith(API_V1_PREFIX) and path not in API_PUBLIC:
             header = request.META.get("HTTP_AUTHORIZATION", "")
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token_format.well_formed(token.strip()):

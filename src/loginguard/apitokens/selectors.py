@@ -9,12 +9,22 @@ from loginguard.lib import rows
 from loginguard.tenancy.models import ClientAccount
 from loginguard.users.models import User
 
+TOKEN = rows.Picked(ApiToken, "t", (
+    "id", "user_id", "name", "token_hash", "display_prefix", "created_at", "expires_at",
+    "last_used_at", "last_used_ip", "revoked_at"))
+# What the API answers about its user (MeOut) and checks (active, kind, tenant).
+USER = rows.Picked(User, "u", (
+    "id", "username", "email", "first_name", "last_name", "phone", "time_zone", "kind",
+    "account_id", "reseller_id", "is_client_admin", "is_active"))
+ACCOUNT = rows.Picked(ClientAccount, "a", ("id", "name", "is_active", "ip_match",
+                                           "reseller_id"))
+
 
 @cache
 def _sql() -> str:
     # Table and column names from the model, values only as parameters.
-    return (f"SELECT {rows.columns(ApiToken, 't')}, {rows.columns(User, 'u')}, "  # noqa: S608
-            f"{rows.columns(ClientAccount, 'a')} FROM {ApiToken._meta.db_table} t "
+    return (f"SELECT {TOKEN.sql}, {USER.sql}, {ACCOUNT.sql} "  # noqa: S608
+            f"FROM {ApiToken._meta.db_table} t "
             f"JOIN {User._meta.db_table} u ON u.id = t.user_id "
             f"LEFT JOIN {ClientAccount._meta.db_table} a ON a.id = u.account_id "
             "WHERE t.token_hash = %s")
@@ -25,10 +35,7 @@ def token_by_hash(digest: str) -> ApiToken | None:
     if not found:
         return None
     row = found[0]
-    token = rows.instance(ApiToken, row)
-    user = rows.instance(User, row, rows.width(ApiToken))
-    if user.account_id is not None:
-        user.account = rows.instance(ClientAccount, row,
-                                     rows.width(ApiToken) + rows.width(User))
-    token.user = user
+    token = TOKEN.build(row)
+    token.user = USER.build(row, TOKEN.width)
+    token.user.account = ACCOUNT.none_if_null(row, TOKEN.width + USER.width)
     return token

@@ -10,7 +10,7 @@ from django.db import transaction
 from loginguard.apitokens import format as token_format
 from loginguard.apitokens.models import ApiToken
 from loginguard.audit.events import EventType
-from loginguard.audit.services import record
+from loginguard.audit.services import audit_log
 from loginguard.devices.request_info import NO_REQUEST, RequestInfo
 from loginguard.emails import kinds as emails
 from loginguard.lib import clock
@@ -54,8 +54,8 @@ def api_token_create(*, user: User, name: str, days: int,
             user=user, name=name, token_hash=token_format.token_hash(token),
             display_prefix=token[:token_format.DISPLAY_PREFIX_LENGTH], created_at=now,
             expires_at=now + timedelta(days=days))
-        record(event_type=EventType.TOKEN_CREATED, subject=user, actor=user, ip=info.ip,
-               user_agent=info.user_agent, extra={"token": row.display_prefix, "name": name,
+        audit_log(event_type=EventType.TOKEN_CREATED, subject=user, actor=user, info=info,
+                  extra={"token": row.display_prefix, "name": name,
                                              "days": days})
         emails.send_token_created(user=user, token=row, ip=info.ip)
     return row, token
@@ -67,13 +67,13 @@ def api_token_revoke(*, user: User, token: ApiToken, actor: User,
         updated = ApiToken.objects.filter(pk=token.pk, revoked_at=None).update(
             revoked_at=clock.now())
         if updated:
-            record(event_type=EventType.TOKEN_REVOKED, subject=user, actor=actor, ip=info.ip,
-                   user_agent=info.user_agent, extra={"token": token.display_prefix})
+            audit_log(event_type=EventType.TOKEN_REVOKED, subject=user, actor=actor, info=info,
+                      extra={"token": token.display_prefix})
 
 
 def api_tokens_revoke_all(*, user: User, reason: str) -> int:
     count = ApiToken.objects.filter(user=user, revoked_at=None).update(revoked_at=clock.now())
     if count:
-        record(event_type=EventType.TOKEN_REVOKED, subject=user,
-               extra={"count": count, "reason": reason})
+        audit_log(event_type=EventType.TOKEN_REVOKED, subject=user,
+                  extra={"count": count, "reason": reason})
     return count

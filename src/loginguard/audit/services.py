@@ -1,8 +1,11 @@
+"""The security log's one writer (SPEC §9: every security event writes an audit row in
+the same transaction as the change)."""
+
 from __future__ import annotations
 
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.db import transaction
 
@@ -19,20 +22,33 @@ audit_logger = logging.getLogger("loginguard.audit")
 LOG_WITHHELD = {"username", "username_key"}
 
 
-def record(
+class Where(Protocol):
+    """Where a request came from, as the audit row keeps it (devices.RequestInfo is one)."""
+
+    @property
+    def ip(self) -> str: ...
+
+    @property
+    def user_agent(self) -> str: ...
+
+
+def audit_log(
     *,
     event_type: EventType,
     subject: User | None = None,
     actor: User | None = None,
     account: ClientAccount | None = None,
     reseller: Reseller | None = None,
+    info: Where | None = None,
     ip: str | None = None,
-    user_agent: str = "",
     extra: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Write one audit row. Call it inside the transaction that makes the change, so the
-    change and its record commit or roll back together (SPEC §9). ``subject.account``
+    change and its record commit or roll back together (SPEC §9). ``info``: the request's
+    IP and User-Agent (``ip`` alone where only an address is known). ``subject.account``
     should be loaded (select_related) by the caller."""
+    user_agent = info.user_agent if info is not None else ""
+    ip = info.ip if info is not None else ip
     account_id = account.pk if account is not None else None
     reseller_id = reseller.pk if reseller is not None else None
     if subject is not None:

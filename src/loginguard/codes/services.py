@@ -5,21 +5,19 @@ import hmac
 import re
 import secrets
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.db.models import F
 from django.utils.crypto import salted_hmac
 
 from loginguard.audit.events import EventType
-from loginguard.audit.services import record
+from loginguard.audit.services import audit_log
 from loginguard.codes.models import CodePurpose, OneTimeCode
 from loginguard.devices.request_info import NO_REQUEST, RequestInfo
+from loginguard.emails import kinds as emails
 from loginguard.lib import clock
 from loginguard.throttle import policies
-
-if TYPE_CHECKING:
-    from loginguard.users.models import User
+from loginguard.users.models import User
 
 CODE_LIFETIME = timedelta(minutes=10)
 MAX_TRIES_PER_CODE = 5
@@ -76,8 +74,8 @@ def code_issue(*, user: User, purpose: CodePurpose, challenge: str, cooldown: bo
             expires_at=now + CODE_LIFETIME,
             code_hmac=_digest(user_id=user.pk, purpose=purpose, challenge=challenge, code=code),
         )
-        record(event_type=EventType.CODE_SENT, subject=user, actor=user, ip=info.ip,
-               user_agent=info.user_agent, extra={"purpose": str(purpose)})
+        audit_log(event_type=EventType.CODE_SENT, subject=user, actor=user, info=info,
+                  extra={"purpose": str(purpose)})
     return code
 
 
@@ -98,8 +96,8 @@ def code_verify(*, user: User, purpose: CodePurpose, challenge: str, submitted: 
     if verdict is not Verdict.OK:
         return _count_failure(user, purpose, attempt.state, info) or verdict
     policies.code_succeeded(user.pk, purpose)
-    record(event_type=EventType.CODE_VERIFIED, subject=user, actor=user, ip=info.ip,
-           user_agent=info.user_agent, extra={"purpose": str(purpose)})
+    audit_log(event_type=EventType.CODE_VERIFIED, subject=user, actor=user, info=info,
+              extra={"purpose": str(purpose)})
     return Verdict.OK
 
 
@@ -129,16 +127,14 @@ def _judge(live: OneTimeCode | None, user: User, purpose: str, challenge: str,
 
 def _count_failure(user: User, purpose: str, state: policies.State,
                    info: RequestInfo) -> Verdict | None:
-    from loginguard.emails import kinds as emails
-
-    record(event_type=EventType.CODE_FAILED, subject=user, actor=user, ip=info.ip,
-           user_agent=info.user_agent, extra={"consecutive": state.count, "purpose": purpose})
+    audit_log(event_type=EventType.CODE_FAILED, subject=user, actor=user, info=info,
+              extra={"consecutive": state.count, "purpose": purpose})
     if state.count == policies.CODE_LOCK_FROM and purpose == CodePurpose.LOGIN:
         # SPEC §2.1: the password was right, so a lock-out here is a compromise signal.
         # (An email-change code proves no password: its lock-out sends no such alert.)
         with transaction.atomic():
-            record(event_type=EventType.CODE_LOCKED, subject=user, actor=user, ip=info.ip,
-                   user_agent=info.user_agent, extra={"locked_for": state.locked_for()})
+            audit_log(event_type=EventType.CODE_LOCKED, subject=user, actor=user, info=info,
+                      extra={"locked_for": state.locked_for()})
             emails.send_code_lockout(user=user, info=info)
     return Verdict.LOCKED if state.locked_for() else None
 

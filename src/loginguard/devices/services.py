@@ -3,10 +3,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from loginguard.audit.events import EventType
-from loginguard.audit.services import record
+from loginguard.audit.services import audit_log
 from loginguard.devices.cookie import hash_secret
 from loginguard.devices.fingerprint import Fingerprint, same_device
 from loginguard.devices.models import TrustedDevice
@@ -73,9 +74,9 @@ def trusted_device_used(*, device: TrustedDevice, info: RequestInfo,
         fields.append("last_code_at")
     with transaction.atomic():
         device.save(update_fields=fields)
-        record(event_type=EventType.DEVICE_USED, subject=device.user, actor=device.user,
-               ip=info.ip, user_agent=info.user_agent,
-               extra={"device": device.name, "code": code_verified})
+        audit_log(event_type=EventType.DEVICE_USED, subject=device.user, actor=device.user,
+                  info=info,
+                  extra={"device": device.name, "code": code_verified})
 
 
 def trusted_device_create(*, user: User, secret: str, name: str, info: RequestInfo,
@@ -93,8 +94,8 @@ def trusted_device_create(*, user: User, secret: str, name: str, info: RequestIn
             browser=current.browser, os=current.os, created_at=now, last_used_at=now,
             last_code_at=now,
         )
-        record(event_type=EventType.DEVICE_TRUSTED, subject=user, actor=user, ip=current.ip,
-               user_agent=info.user_agent, extra={"device": name, "browser": current.browser,
+        audit_log(event_type=EventType.DEVICE_TRUSTED, subject=user, actor=user, info=info,
+                  extra={"device": name, "browser": current.browser,
                                                   "os": current.os})
         _evict_least_recently_used(user=user, info=info)
         emails.send_new_trusted_device(user=user, device=device)
@@ -105,8 +106,8 @@ def _evict_least_recently_used(*, user: User, info: RequestInfo) -> None:
     surplus = TrustedDevice.objects.filter(user=user).order_by("-last_used_at", "-id")[MAX_DEVICES:]
     for device in list(surplus):
         device.delete()
-        record(event_type=EventType.DEVICE_EVICTED, subject=user, actor=user, ip=info.ip,
-               user_agent=info.user_agent, extra={"device": device.name})
+        audit_log(event_type=EventType.DEVICE_EVICTED, subject=user, actor=user, info=info,
+                  extra={"device": device.name})
 
 
 def trusted_devices_revoke_all(*, user: User, keep: TrustedDevice | None = None,
@@ -118,6 +119,36 @@ def trusted_devices_revoke_all(*, user: User, keep: TrustedDevice | None = None,
         devices = devices.exclude(pk=keep.pk)
     count, _ = devices.delete()
     if count:
-        record(event_type=EventType.DEVICE_REVOKED, subject=user,
-               extra={"count": count, "reason": reason})
+        audit_log(event_type=EventType.DEVICE_REVOKED, subject=user,
+                  extra={"count": count, "reason": reason})
     return count
+
+
+def current_device(user: User, info: RequestInfo) -> TrustedDevice | None:
+    """The user's trusted device this request comes from, if any (a change the user makes
+    keeps it)."""
+    return trusted_device_match(user=user, secret=info.device_secret, current=info.fingerprint)
+
+
+def clean_device_name(name: object) -> str:
+    text = " ".join(name.split()) if isinstance(name, str) else ""
+    if not text or len(text) > 64 or not text.isprintable():
+        raise ValidationError("Give the device a name of 1 to 64 characters.")
+    return text
+
+
+def trusted_device_rename(*, user: User, device: TrustedDevice, name: object,
+                          info: RequestInfo) -> None:
+    new_name = clean_device_name(name)
+    with transaction.atomic():
+        old = device.name
+        TrustedDevice.objects.filter(pk=device.pk, user=user).update(name=new_name)
+        audit_log(event_type=EventType.DEVICE_RENAMED, subject=user, actor=user, info=info,
+                  extra={"from": old, "to": new_name})
+
+
+def trusted_device_revoke(*, user: User, device: TrustedDevice, info: RequestInfo) -> None:
+    with transaction.atomic():
+        TrustedDevice.objects.filter(pk=device.pk, user=user).delete()
+        audit_log(event_type=EventType.DEVICE_REVOKED, subject=user, actor=user, info=info,
+                  extra={"device": device.name})

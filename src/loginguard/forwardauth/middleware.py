@@ -24,11 +24,12 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
+from loginguard.access.rules import may_sign_in
 from loginguard.devices.fingerprint import fingerprint
-from loginguard.forwardauth.responses import FORWARD_PATH, granted, unauthorized
+from loginguard.forwardauth.responses import granted, unauthorized
 from loginguard.forwardauth.selectors import stored_session
 from loginguard.lib import clock
-from loginguard.signin.backend import LoginguardBackend
+from loginguard.lib.paths import FORWARD_PATH
 from loginguard.signin.session_store import SessionStore
 from loginguard.signin.sessions import BACKEND, binding_reason, seen_is_stale
 from loginguard.tenancy.policy import ip_policy_for
@@ -93,7 +94,7 @@ def fast_answer(request: HttpRequest) -> HttpResponse | None:
             or not constant_time_compare(str(data.get(HASH_SESSION_KEY, "")),
                                          session_auth_hash(user.password))):
         return None
-    if not LoginguardBackend().user_can_authenticate(user):
+    if not may_sign_in(user):
         return unauthorized(request)
     now = clock.now()
     if (binding_reason(data, fingerprint(request), ip_policy_for(user), now) is not None

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from loginguard.access.rules import ROLES, belongs_to, role_of
 from loginguard.lib.ids import parse_id
-from loginguard.users.models import User, UserKind
+from loginguard.users.models import User
 
 MAX_HEADER = 1024
 MAX_TERMS = 16
-ROLES = ("client_admin", "client_user", "reseller_user")
 
 
 @dataclass(frozen=True)
@@ -63,12 +63,6 @@ def _term(term: str) -> Requirement:
     raise Unreadable(f"cannot read {term[:40]!r} in X-Auth-Require")
 
 
-def role_of(user: User) -> str:
-    if user.kind == UserKind.RESELLER:
-        return "reseller_user"
-    return "client_admin" if user.is_client_admin else "client_user"
-
-
 def unmet(requirements: list[Requirement], *, user: User, fresh_code: bool) -> str | None:
     """Why this user and sign-in do not meet the requirements, or None."""
     for requirement in requirements:
@@ -83,8 +77,4 @@ def unmet(requirements: list[Requirement], *, user: User, fresh_code: bool) -> s
 
 
 def _in_account(user: User, ids: tuple[str, ...]) -> bool:
-    from loginguard.tenancy.access import accounts_for
-
-    if user.account_id is not None:
-        return str(user.account_id) in ids
-    return accounts_for(user).filter(pk__in=[int(i) for i in ids]).exists()
+    return any(belongs_to(user, int(i)) for i in ids)

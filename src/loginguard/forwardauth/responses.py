@@ -12,13 +12,14 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.html import escape
 
+from loginguard.access.rules import role_of
+from loginguard.factors.proofs import second_factor
 from loginguard.forwardauth import requirements
 from loginguard.lib.clientip import peer_is_trusted_proxy
 from loginguard.signin.next_url import MAX_NEXT, safe_next
-from loginguard.signin.sessions import signed_in_with_code
+from loginguard.signin.sessions import proofs_of
 from loginguard.users.models import User
 
-FORWARD_PATH = "/auth/forward"
 USER_HEADERS = ("X-Auth-User", "X-Auth-User-Id", "X-Auth-Email", "X-Auth-Account",
                 "X-Auth-Reseller", "X-Auth-Role")
 NONE = "-"  # X-Auth-Account of a reseller user, X-Auth-Reseller of a direct client
@@ -75,14 +76,15 @@ def granted(request: HttpRequest, user: User, session: Mapping[str, Any]) -> Htt
         demanded = requirements.parse(header) if header is not None else []
     except requirements.Unreadable as problem:
         return refused(str(problem))
-    reason = requirements.unmet(demanded, user=user, fresh_code=signed_in_with_code(session))
+    reason = requirements.unmet(demanded, user=user,
+                                fresh_code=second_factor(proofs_of(session)) is not None)
     if reason is not None:
         return refused(reason)
     response = HttpResponse(status=200, content_type="text/plain")
     # Never an empty value: a proxy that skips empty auth-response headers (Caddy 2.9 up
     # to the fix for GHSA-7r4p-vjf4-gxv4) would let a client-sent one through. "-": none.
     values = (user.username, str(user.pk), user.email, str(user.account_id or NONE),
-              str(user.reseller_id or NONE), requirements.role_of(user))
+              str(user.reseller_id or NONE), role_of(user))
     for name, value in zip(USER_HEADERS, values, strict=True):
         response[name] = header_value(value)
     response["Cache-Control"] = "no-store"

@@ -8,8 +8,6 @@ from datetime import datetime
 from functools import cache
 
 from django.contrib.sessions.models import Session
-from django.db import connection
-from django.db.models import Model
 
 from loginguard.lib import rows
 from loginguard.signin.models import UserSession
@@ -17,12 +15,13 @@ from loginguard.tenancy.models import ClientAccount, Reseller
 from loginguard.users.models import User
 from loginguard.users.selectors import user_joins
 
-# Only what the checks and the answer read: the rest of each row stays deferred (Django's
-# documented Model.from_db), which keeps the read and the instances small on a path a
-# proxy takes for every request.
-USER_FIELDS = ("id", "password", "username", "email", "kind", "account_id", "reseller_id",
-               "is_client_admin", "is_active")
+# Only what the checks and the answer read: the rest of each row stays deferred, which
+# keeps the read and the instances small on a path a proxy takes for every request.
+USER = rows.Picked(User, "u", ("id", "password", "username", "email", "kind", "account_id",
+                               "reseller_id", "is_client_admin", "is_active"))
 TENANT_FIELDS = ("id", "is_active", "ip_match")
+ACCOUNT = rows.Picked(ClientAccount, "a", TENANT_FIELDS)
+RESELLER = rows.Picked(Reseller, "r", TENANT_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -31,16 +30,9 @@ class StoredSession:
     user: User | None  # None: no UserSession row for this key (the full stack decides)
 
 
-def _select(model: type[Model], alias: str, fields: tuple[str, ...]) -> str:
-    columns = {field.attname: field.column for field in model._meta.concrete_fields}
-    return ", ".join(f'{alias}."{columns[name]}"' for name in fields)
-
-
 @cache
 def _sql() -> str:
-    return (f"SELECT s.session_data, {_select(User, 'u', USER_FIELDS)}, "  # noqa: S608
-            f"{_select(ClientAccount, 'a', TENANT_FIELDS)}, "
-            f"{_select(Reseller, 'r', TENANT_FIELDS)} "
+    return (f"SELECT s.session_data, {USER.sql}, {ACCOUNT.sql}, {RESELLER.sql} "  # noqa: S608
             f"FROM {Session._meta.db_table} s "
             f"LEFT JOIN {UserSession._meta.db_table} us ON us.session_key = s.session_key "
             f"LEFT JOIN {User._meta.db_table} u ON u.id = us.user_id {user_joins()} "
@@ -53,14 +45,8 @@ def stored_session(key: str, now: datetime) -> StoredSession | None:
     if not found:
         return None
     row = found[0]
-    if row[1] is None:
-        return StoredSession(data=row[0], user=None)
-    at = 1 + len(USER_FIELDS)
-    user = User.from_db(connection.alias, USER_FIELDS, row[1:at])
-    account = row[at:at + len(TENANT_FIELDS)]
-    reseller = row[at + len(TENANT_FIELDS):]
-    user.account = (ClientAccount.from_db(connection.alias, TENANT_FIELDS, account)
-                    if user.account_id is not None else None)
-    user.reseller = (Reseller.from_db(connection.alias, TENANT_FIELDS, reseller)
-                     if user.reseller_id is not None else None)
+    user = USER.none_if_null(row, 1)
+    if user is not None:
+        user.account = ACCOUNT.none_if_null(row, 1 + USER.width)
+        user.reseller = RESELLER.none_if_null(row, 1 + USER.width + ACCOUNT.width)
     return StoredSession(data=row[0], user=user)

@@ -1,5 +1,5 @@
 """The reseller gateway (SPEC §5) and account administration for client admins and
-connected reseller users. Thin edges: guards from tenancy.access, then one service."""
+connected reseller users. Thin edges: guards from the access layer, then one action."""
 
 from __future__ import annotations
 
@@ -10,22 +10,24 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_safe
 
-from loginguard.audit.events import EventType
-from loginguard.audit.selectors import account_security_log
-from loginguard.devices.request_info import RequestInfo
-from loginguard.lib.ids import parse_id
-from loginguard.lib.pages import confirm_page, post_or_redirect
-from loginguard.record.passwords import password_reset_send
-from loginguard.record.views import actor_of
-from loginguard.tenancy.access import access_account_by_id, can_administer, reseller_accounts
-from loginguard.tenancy.models import ClientAccount, Connection, IpMatch
-from loginguard.tenancy.services import (
+from loginguard.access.guards import (
+    access_account_user,
+    access_administered_account,
+    access_gateway_account,
+    access_reseller,
+    access_reseller_user,
+)
+from loginguard.access.logs import account_security_log
+from loginguard.access.rules import reseller_accounts
+from loginguard.actions.clients import client_create, client_delete
+from loginguard.actions.credentials import password_reset_send
+from loginguard.actions.tenants import (
     account_create_with_admin,
     account_rename,
     account_set_active,
@@ -34,8 +36,16 @@ from loginguard.tenancy.services import (
     connection_delete,
     reseller_set_ip_policy,
 )
+from loginguard.actions.users import user_create
+from loginguard.audit.events import EventType
+from loginguard.devices.request_info import RequestInfo
+from loginguard.lib.ids import parse_id
+from loginguard.lib.pages import confirm_page, post_or_redirect
+from loginguard.sso.models import Client
+from loginguard.sso.selectors import account_client
+from loginguard.tenancy.models import ClientAccount, Connection, IpMatch
+from loginguard.users.http import actor_of
 from loginguard.users.models import User, UserKind
-from loginguard.users.services import user_create
 
 LOG_PAGE_SIZE = 25
 View = Callable[..., HttpResponse]
@@ -47,43 +57,16 @@ def page(view: View) -> View:
     return wrapped
 
 
-def id_or_404(raw: object) -> int:
-    pk = parse_id(raw)
-    if pk is None:
-        raise Http404
-    return pk
-
-
-def reseller_actor(request: HttpRequest) -> tuple[User, int]:
-    """The signed-in reseller user and their reseller's id; 404 for anybody else (the
-    gateway does not exist for client users)."""
+def reseller_actor(request: HttpRequest) -> User:
+    """The signed-in reseller user; 404 for anybody else (the gateway does not exist for
+    client users)."""
     actor = actor_of(request)
-    if actor.kind != UserKind.RESELLER or actor.reseller_id is None:
-        raise Http404
-    return actor, actor.reseller_id
-
-
-def gateway_account(actor: User, account_id: object) -> ClientAccount:
-    account = reseller_accounts(actor).filter(pk=id_or_404(account_id)).first()
-    if account is None:
-        raise Http404
-    return account
-
-
-def reseller_user(reseller_id: int, user_id: object) -> User:
-    user = User.objects.filter(pk=id_or_404(user_id), kind=UserKind.RESELLER,
-                               reseller_id=reseller_id).first()
-    if user is None:
-        raise Http404
-    return user
+    access_reseller(actor)
+    return actor
 
 
 def administered_account(request: HttpRequest, account_id: object) -> ClientAccount:
-    actor = actor_of(request)
-    account = access_account_by_id(actor, account_id)
-    if not can_administer(actor, account):
-        raise Http404
-    return account
+    return access_administered_account(actor_of(request), account_id)
 
 
 # --- gateway ---------------------------------------------------------------------------
@@ -91,7 +74,7 @@ def administered_account(request: HttpRequest, account_id: object) -> ClientAcco
 @page
 @require_http_methods(["GET", "HEAD", "POST"])
 def gateway_home(request: HttpRequest) -> HttpResponse:
-    actor, _ = reseller_actor(request)
+    actor = reseller_actor(request)
     errors: list[str] = []
     if request.method == "POST":
         try:
@@ -122,7 +105,7 @@ def render_home(request: HttpRequest, actor: User, *, status: int = 200,
 @post_or_redirect(lambda request, **kw: "/gateway/")
 def gateway_ip_policy(request: HttpRequest) -> HttpResponse:
     """The IP policy of the reseller's own users (their devices and sessions)."""
-    actor, _ = reseller_actor(request)
+    actor = reseller_actor(request)
     assert actor.reseller is not None
     try:
         reseller_set_ip_policy(actor=actor, reseller=actor.reseller,
@@ -138,10 +121,10 @@ def gateway_ip_policy(request: HttpRequest) -> HttpResponse:
 @page
 @require_safe
 def gateway_account_page(request: HttpRequest, account_id: str) -> HttpResponse:
-    actor, reseller_id = reseller_actor(request)
-    account = gateway_account(actor, account_id)
+    actor = reseller_actor(request)
+    account = access_gateway_account(actor, account_id)
     connected = User.objects.filter(connections__account=account)
-    others = User.objects.filter(reseller_id=reseller_id, kind=UserKind.RESELLER,
+    others = User.objects.filter(reseller_id=access_reseller(actor), kind=UserKind.RESELLER,
                                  is_active=True).exclude(pk__in=connected)
     return render(request, "gateway/account.html", {"account": account,
                                                     "connected": connected, "others": others})
@@ -150,9 +133,9 @@ def gateway_account_page(request: HttpRequest, account_id: str) -> HttpResponse:
 @page
 @post_or_redirect(lambda request, account_id, **kw: f"/gateway/accounts/{account_id}/")
 def gateway_connect(request: HttpRequest, account_id: str) -> HttpResponse:
-    actor, reseller_id = reseller_actor(request)
-    account = gateway_account(actor, account_id)
-    user = reseller_user(reseller_id, request.POST.get("user_id"))
+    actor = reseller_actor(request)
+    account = access_gateway_account(actor, account_id)
+    user = access_reseller_user(actor, request.POST.get("user_id"))
     connection_create(user=user, account=account, actor=actor)
     messages.success(request, f"{user.username} is connected to {account.name}.")
     return redirect("gateway_account", account_id=account.pk)
@@ -161,9 +144,9 @@ def gateway_connect(request: HttpRequest, account_id: str) -> HttpResponse:
 @page
 @post_or_redirect(lambda request, account_id, **kw: f"/gateway/accounts/{account_id}/")
 def gateway_disconnect(request: HttpRequest, account_id: str, user_id: str) -> HttpResponse:
-    actor, reseller_id = reseller_actor(request)
-    account = gateway_account(actor, account_id)
-    user = reseller_user(reseller_id, user_id)
+    actor = reseller_actor(request)
+    account = access_gateway_account(actor, account_id)
+    user = access_reseller_user(actor, user_id)
     connection_delete(user=user, account=account, actor=actor)
     messages.success(request, f"{user.username} is no longer connected to {account.name}.")
     return redirect("gateway_account", account_id=account.pk)
@@ -172,8 +155,8 @@ def gateway_disconnect(request: HttpRequest, account_id: str, user_id: str) -> H
 @page
 @post_or_redirect(lambda request, account_id, **kw: f"/gateway/accounts/{account_id}/")
 def gateway_account_rename(request: HttpRequest, account_id: str) -> HttpResponse:
-    actor, _ = reseller_actor(request)
-    account = gateway_account(actor, account_id)
+    actor = reseller_actor(request)
+    account = access_gateway_account(actor, account_id)
     old = account.name
     try:
         account_rename(account=account, name=request.POST.get("name", ""), actor=actor,
@@ -190,8 +173,8 @@ def gateway_account_rename(request: HttpRequest, account_id: str) -> HttpRespons
 @require_http_methods(["GET", "HEAD", "POST"])
 def gateway_account_suspend(request: HttpRequest, account_id: str) -> HttpResponse:
     """Suspend a client account (a confirmation page first)."""
-    actor, _ = reseller_actor(request)
-    account = gateway_account(actor, account_id)
+    actor = reseller_actor(request)
+    account = access_gateway_account(actor, account_id)
     if request.method != "POST":
         return confirm_page(
             request, title="Suspend client account", question=f"Suspend {account.name}?",
@@ -207,8 +190,8 @@ def gateway_account_suspend(request: HttpRequest, account_id: str) -> HttpRespon
 @page
 @post_or_redirect(lambda request, account_id, **kw: f"/gateway/accounts/{account_id}/")
 def gateway_account_resume(request: HttpRequest, account_id: str) -> HttpResponse:
-    actor, _ = reseller_actor(request)
-    account = gateway_account(actor, account_id)
+    actor = reseller_actor(request)
+    account = access_gateway_account(actor, account_id)
     account_set_active(account=account, active=True, actor=actor, via="gateway")
     messages.success(request, f"{account.name} is active again: its users can sign in.")
     return redirect("gateway_account", account_id=account.pk)
@@ -218,8 +201,6 @@ def gateway_account_resume(request: HttpRequest, account_id: str) -> HttpRespons
 
 def render_admin(request: HttpRequest, account: ClientAccount, *, status: int = 200,
                  **extra: Any) -> HttpResponse:
-    from loginguard.sso.models import Client
-
     users = User.objects.filter(account=account).order_by("username_key")
     clients = Client.objects.filter(account=account).select_related("application")
     return render(request, "gateway/admin.html", {
@@ -232,8 +213,6 @@ def render_admin(request: HttpRequest, account: ClientAccount, *, status: int = 
 def account_client_create(request: HttpRequest, account_id: str) -> HttpResponse:
     """A client admin registers an app for their own account (SPEC §11); the secret is
     shown on the page that answers, once."""
-    from loginguard.sso.services import client_create
-
     account = administered_account(request, account_id)
     try:
         registered = client_create(
@@ -251,14 +230,8 @@ def account_client_create(request: HttpRequest, account_id: str) -> HttpResponse
 @post_or_redirect(lambda request, account_id, **kw: f"/accounts/{account_id}/")
 def account_client_delete(request: HttpRequest, account_id: str,
                           client_id: str) -> HttpResponse:
-    from loginguard.sso.models import Client
-    from loginguard.sso.services import client_delete
-
     account = administered_account(request, account_id)
-    client = Client.objects.filter(pk=id_or_404(client_id), account=account).select_related(
-        "application").first()
-    if client is None:
-        raise Http404
+    client = account_client(account, client_id)  # 404 unless it is this account's app
     client_delete(client=client, actor=actor_of(request))
     messages.success(request, f"{client.application.name} can no longer sign anyone in.")
     return redirect("account_admin", account_id=account.pk)
@@ -291,9 +264,7 @@ def account_invite(request: HttpRequest, account_id: str) -> HttpResponse:
 @post_or_redirect(lambda request, account_id, **kw: f"/accounts/{account_id}/")
 def account_send_reset(request: HttpRequest, account_id: str, user_id: str) -> HttpResponse:
     account = administered_account(request, account_id)
-    target = User.objects.filter(pk=id_or_404(user_id), account=account).first()
-    if target is None:
-        raise Http404
+    target = access_account_user(actor_of(request), account, user_id)
     info = RequestInfo.of(request)
     try:
         password_reset_send(actor=actor_of(request), target=target, info=info)

@@ -1,19 +1,21 @@
 """Prometheus metrics (prometheus-client), counted in every process and served at
-/metrics when METRICS_TOKEN is set (SPEC §13, docs/operations.md "Metrics").
+/metrics when METRICS_TOKEN is set (SPEC §13, docs/operations.md "Metrics"). Counting takes
+plain strings (an event type, an audit row's ``extra``): nothing here knows the apps.
 
 With several processes (`serve --workers N`, `worker`) prometheus-client's multiprocess
 mode keeps each process's values in files under PROMETHEUS_MULTIPROC_DIR (settings.py
-points it at VAR_DIR/metrics when metrics are on); /metrics adds them up. The email
-queue's length and age are read from the database when scraped."""
+points it at VAR_DIR/metrics when metrics are on); /metrics adds them up."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from prometheus_client import Counter, Histogram
+
+from loginguard.lib.paths import API_PREFIX, FORWARD_PATH
 
 SIGNINS = Counter("loginguard_signins", "Sign-in attempts by outcome: trusted (a trusted "
                   "device, no code), code (with an emailed code), refused (wrong "
@@ -47,8 +49,8 @@ _BY_EVENT: dict[str, tuple[Any, dict[str, str]]] = {
 def audit_event(event_type: str, extra: Mapping[str, Any]) -> None:
     """Count a committed security event."""
     if event_type == "login.succeeded":
-        outcome = "trusted" if extra.get("method") == "trusted_device" else "code"
-        SIGNINS.labels(outcome=outcome).inc()
+        # The sign-in decided its outcome (trusted, code): counted as it says.
+        SIGNINS.labels(outcome=str(extra.get("outcome", "code"))).inc()
     elif event_type == "login.throttled":
         SIGNINS.labels(outcome="locked").inc()
         THROTTLE_LOCKS.labels(kind="password").inc()
@@ -58,9 +60,9 @@ def audit_event(event_type: str, extra: Mapping[str, Any]) -> None:
 
 
 def request_kind(path: str) -> str:
-    if path.startswith("/api/"):
+    if path.startswith(API_PREFIX):
         return "api"
-    if path == "/auth/forward":
+    if path == FORWARD_PATH:
         return "forward_auth"
     if path in ("/healthz", "/readyz", "/metrics"):
         return "health"
@@ -87,8 +89,9 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def exposition() -> tuple[bytes, str]:
-    """The text every process's metrics add up to, plus the queue read now."""
+def exposition(*collectors: Any) -> tuple[bytes, str]:
+    """The text every process's metrics add up to, plus ``collectors`` read now (the email
+    queue's, emails.metrics)."""
     from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
     from prometheus_client.core import REGISTRY
 
@@ -100,33 +103,7 @@ def exposition() -> tuple[bytes, str]:
         multiprocess.MultiProcessCollector(registry, path=directory)
     else:
         registry = REGISTRY
-    queue = CollectorRegistry()
-    queue.register(QueueCollector())
-    return generate_latest(registry) + generate_latest(queue), CONTENT_TYPE_LATEST
-
-
-class QueueCollector:
-    """loginguard_email_queue_length and loginguard_email_queue_oldest_seconds, from the
-    database at scrape time (one query)."""
-
-    def collect(self) -> Iterator[Any]:
-        from django.db import DatabaseError
-        from django.db.models import Count, Min
-        from prometheus_client.core import GaugeMetricFamily
-
-        from loginguard.emails.models import EmailStatus, OutgoingEmail
-        from loginguard.lib import clock
-
-        try:
-            found = OutgoingEmail.objects.filter(
-                status__in=[EmailStatus.QUEUED, EmailStatus.SENDING]).aggregate(
-                n=Count("id"), oldest=Min("created_at"))
-        except DatabaseError:
-            return
-        oldest = found["oldest"]
-        age = (clock.now() - oldest).total_seconds() if oldest else 0.0
-        yield GaugeMetricFamily("loginguard_email_queue_length",
-                                "Emails waiting to be sent.", value=found["n"])
-        yield GaugeMetricFamily("loginguard_email_queue_oldest_seconds",
-                                "Age of the oldest email waiting to be sent (0: none).",
-                                value=max(age, 0.0))
+    now = CollectorRegistry()
+    for collector in collectors:
+        now.register(collector)
+    return generate_latest(registry) + generate_latest(now), CONTENT_TYPE_LATEST

@@ -20,7 +20,9 @@ from datetime import datetime, timedelta
 
 from django.db import DatabaseError, connection
 
+from loginguard.emails.tasks import requeue_stuck
 from loginguard.lib import clock
+from loginguard.ops.models import WorkerBeat
 
 logger = logging.getLogger("loginguard.worker")
 
@@ -32,8 +34,6 @@ FORGET_AFTER = timedelta(days=1)  # housekeeping deletes beats older than this
 
 
 def beat(worker_id: str, started_at: datetime, now: datetime | None = None) -> None:
-    from loginguard.ops.models import WorkerBeat
-
     WorkerBeat.objects.update_or_create(
         worker_id=worker_id,
         defaults={"beat_at": now or clock.now(), "host": socket.gethostname()[:255],
@@ -41,8 +41,6 @@ def beat(worker_id: str, started_at: datetime, now: datetime | None = None) -> N
 
 
 def live_workers(now: datetime) -> set[str]:
-    from loginguard.ops.models import WorkerBeat
-
     return set(WorkerBeat.objects.filter(beat_at__gte=now - STALE_AFTER)
                .values_list("worker_id", flat=True))
 
@@ -74,8 +72,6 @@ def rescue(now: datetime | None = None) -> int:
     """Queue again every email claimed, and every task taken, by a worker that stopped
     beating; how many. (Beats of workers gone for a day are housekeeping's: its
     `worker_beats` sweep.)"""
-    from loginguard.emails.tasks import requeue_stuck
-
     now = now or clock.now()
     live = live_workers(now)
     return release_tasks(live) + requeue_stuck(now, live)
@@ -83,8 +79,6 @@ def rescue(now: datetime | None = None) -> int:
 
 def stop(worker_id: str) -> None:
     """A worker leaving cleanly removes its beat (it holds no claims by then)."""
-    from loginguard.ops.models import WorkerBeat
-
     with contextlib.suppress(DatabaseError):  # else the beat goes stale on its own
         WorkerBeat.objects.filter(worker_id=worker_id).delete()
 

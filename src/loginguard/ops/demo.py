@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from loginguard.actions.tenants import account_create, connection_create, reseller_create
+from loginguard.actions.users import user_create
 from loginguard.tenancy.models import ClientAccount, Reseller
-from loginguard.tenancy.services import account_create, connection_create, reseller_create
 from loginguard.users.models import User, username_key
-from loginguard.users.services import user_create
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,18 @@ from django.db import DatabaseError, close_old_connections, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from loginguard.audit.models import AuditEvent
+from loginguard.codes.models import OneTimeCode
+from loginguard.emails.models import EmailStatus, OutgoingEmail
+from loginguard.emails.tasks import requeue_stuck, stuck_emails
 from loginguard.lib import clock
+from loginguard.ops.beats import FORGET_AFTER, live_workers
+from loginguard.ops.models import PeriodicJob, WorkerBeat
+from loginguard.signin.models import UserSession
+from loginguard.signin.sessions import ABSOLUTE_LIFETIME, IDLE_TIMEOUT, SEEN_RESOLUTION
+from loginguard.sso.models import Authorization, BackchannelLogout, LogoutStatus
+from loginguard.throttle.models import Counter
+from loginguard.users.models import EmailChange
 
 logger = logging.getLogger("loginguard.housekeeping")
 JOB = "housekeeping"
@@ -46,9 +57,6 @@ def _sessions(now: datetime) -> QuerySet:
 
 
 def _user_sessions(now: datetime) -> QuerySet:
-    from loginguard.signin.models import UserSession
-    from loginguard.signin.sessions import ABSOLUTE_LIFETIME, IDLE_TIMEOUT, SEEN_RESOLUTION
-
     # An idle session's row goes too (its Django session is refused at its next request
     # anyway): removing the row is what ends its apps' tokens (sso.sessions).
     return UserSession.objects.filter(
@@ -58,27 +66,19 @@ def _user_sessions(now: datetime) -> QuerySet:
 
 
 def _codes(now: datetime) -> QuerySet:
-    from loginguard.codes.models import OneTimeCode
-
     return OneTimeCode.objects.filter(expires_at__lt=now)
 
 
 def _email_changes(now: datetime) -> QuerySet:
-    from loginguard.record.models import EmailChange
-
     return EmailChange.objects.filter(created_at__lt=now - EMAIL_CHANGE_AGE)
 
 
 def _counters(now: datetime) -> QuerySet:
-    from loginguard.throttle.models import Counter
-
     return Counter.objects.filter(window_started_at__lt=now - COUNTER_IDLE).filter(
         Q(locked_until__isnull=True) | Q(locked_until__lt=now))
 
 
 def _email_bodies(now: datetime) -> QuerySet:
-    from loginguard.emails.models import EmailStatus, OutgoingEmail
-
     return OutgoingEmail.objects.filter(
         status__in=[EmailStatus.SENT, EmailStatus.FAILED]).exclude(body_text="", body_html="")
 
@@ -90,15 +90,10 @@ def _task_results(now: datetime) -> QuerySet:
 
 
 def _worker_beats(now: datetime) -> QuerySet:
-    from loginguard.ops.beats import FORGET_AFTER
-    from loginguard.ops.models import WorkerBeat
-
     return WorkerBeat.objects.filter(beat_at__lt=now - FORGET_AFTER)
 
 
 def _audit(now: datetime) -> QuerySet:
-    from loginguard.audit.models import AuditEvent
-
     return AuditEvent.objects.filter(
         created_at__lt=now - timedelta(days=settings.AUDIT_RETENTION_DAYS))
 
@@ -110,8 +105,6 @@ def _sso_codes(now: datetime) -> QuerySet:
 
 
 def _sso_authorizations(now: datetime) -> QuerySet:
-    from loginguard.sso.models import Authorization
-
     return Authorization.objects.filter(
         Q(ended_at__lt=now - timedelta(days=1))
         | Q(family__isnull=True, created_at__lt=now - timedelta(hours=1)))
@@ -138,8 +131,6 @@ def _sso_id_tokens(now: datetime) -> QuerySet:
 
 
 def _sso_logouts(now: datetime) -> QuerySet:
-    from loginguard.sso.models import BackchannelLogout, LogoutStatus
-
     return BackchannelLogout.objects.filter(
         status__in=[LogoutStatus.SENT, LogoutStatus.FAILED],
         created_at__lt=now - timedelta(days=30))
@@ -174,9 +165,6 @@ SWEEPS = [
 def preview(now: datetime | None = None) -> dict[str, int]:
     """How many rows each sweep would delete (or clear), and how many stuck emails would
     be queued again, now."""
-    from loginguard.emails.tasks import stuck_emails
-    from loginguard.ops.beats import live_workers
-
     now = now or clock.now()
     return {**{sweep.name: sweep.rows(now).count() for sweep in SWEEPS},
             "stuck_emails_requeued": stuck_emails(now, live_workers(now)).count()}
@@ -202,8 +190,6 @@ def run(now: datetime | None = None) -> dict[str, int]:
             if len(pks) < BATCH:
                 break
         done[sweep.name] = total
-    from loginguard.emails.tasks import requeue_stuck
-    from loginguard.ops.beats import live_workers
 
     done["stuck_emails_requeued"] = requeue_stuck(now, live_workers(now))
     logger.info("housekeeping: %s", ", ".join(f"{k} {v}" for k, v in done.items()))
@@ -212,8 +198,6 @@ def run(now: datetime | None = None) -> dict[str, int]:
 
 def claim(interval: timedelta, worker: str) -> bool:
     """Whether this worker is the one to run the job now (it moves the due time first)."""
-    from loginguard.ops.models import PeriodicJob
-
     now = clock.now()
     # get_or_create handles two workers creating the row at once (Django retries the get).
     PeriodicJob.objects.get_or_create(name=JOB, defaults={"next_run_at": now})
@@ -222,8 +206,6 @@ def claim(interval: timedelta, worker: str) -> bool:
 
 
 def record_result(result: dict[str, int]) -> None:
-    from loginguard.ops.models import PeriodicJob
-
     PeriodicJob.objects.filter(name=JOB).update(
         last_result=", ".join(f"{k} {v}" for k, v in result.items()))
 

@@ -18,17 +18,16 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
+from loginguard.access import rules
+from loginguard.access.guards import access_user_by_id
+from loginguard.actions import users as user_actions
 from loginguard.devices.request_info import RequestInfo
 from loginguard.lib.pages import confirm_page, post_or_redirect
 from loginguard.lib.stash import stash, take
-from loginguard.record import permissions
-from loginguard.record import services as record
-from loginguard.record.models import EmailChange
-from loginguard.record.security_context import security_context
+from loginguard.security.context import security_context
 from loginguard.security.unlock import is_unlocked
-from loginguard.tenancy.access import access_user_by_id
-from loginguard.users.http import AuthenticatedHttpRequest
-from loginguard.users.models import User
+from loginguard.users.http import AuthenticatedHttpRequest, actor_of
+from loginguard.users.models import EmailChange, User
 
 DETAIL_FIELDS = {"first_name", "last_name", "phone", "time_zone", "email"}
 PERMISSION_FIELDS = {"is_client_admin", "is_active"}
@@ -56,9 +55,9 @@ def render_record(request: AuthenticatedHttpRequest, target: User, tab: str, *, 
         extra = {**take(request), **extra}
     context = {
         "target": target, "tab": tab, "own": actor.pk == target.pk,
-        "can_edit_details": permissions.can_edit_details(actor, target),
-        "can_edit_permissions": permissions.can_edit_permissions(actor, target),
-        "can_edit_notifications": permissions.can_edit_notifications(actor, target),
+        "can_edit_details": rules.can_edit_details(actor, target),
+        "can_edit_permissions": rules.can_edit_permissions(actor, target),
+        "can_edit_notifications": rules.can_edit_notifications(actor, target),
         "pending_change": EmailChange.objects.filter(user=target).first(),
         "email_unlocked": actor.pk == target.pk and is_unlocked(request),
         "time_zones": time_zones(),
@@ -69,12 +68,6 @@ def render_record(request: AuthenticatedHttpRequest, target: User, tab: str, *, 
 
 
 Handler = Callable[[AuthenticatedHttpRequest, User], HttpResponse]
-
-
-def actor_of(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)  # every caller is behind login_required
-    return user
 
 
 def record_page(handler: Handler) -> Callable[..., HttpResponse]:
@@ -94,16 +87,16 @@ def details_tab(request: AuthenticatedHttpRequest, target: User) -> HttpResponse
     if request.method != "POST":
         return render_record(request, target, "details")
     actor = request.user
-    if not permissions.can_edit_details(actor, target):
+    if not rules.can_edit_details(actor, target):
         raise PermissionDenied
     refuse_unknown_fields(request, DETAIL_FIELDS)
     info = RequestInfo.of(request)
     try:
-        record.user_update_details(actor=actor, target=target, data=request.POST.dict(),
+        user_actions.user_update_details(actor=actor, target=target, data=request.POST.dict(),
                                    info=info)
         new_email = request.POST.get("email", "").strip()
         if new_email and new_email.casefold() != target.email.casefold():
-            record.email_change_request(actor=actor, target=target, new_email=new_email,
+            user_actions.email_change_request(actor=actor, target=target, new_email=new_email,
                                         info=info, unlocked=is_unlocked(request))
             messages.info(request, "We sent a code to the new address. The email changes "
                                    "when that code is entered below." if actor.pk == target.pk
@@ -121,13 +114,13 @@ def permissions_tab(request: AuthenticatedHttpRequest, target: User) -> HttpResp
     if request.method != "POST":
         return render_record(request, target, "permissions")
     actor = request.user
-    if not permissions.can_edit_permissions(actor, target):
+    if not rules.can_edit_permissions(actor, target):
         raise PermissionDenied
     refuse_unknown_fields(request, PERMISSION_FIELDS)
     info = RequestInfo.of(request)
-    record.user_set_role(actor=actor, target=target,
+    user_actions.user_set_role(actor=actor, target=target,
                          is_client_admin=request.POST.get("is_client_admin") == "on", info=info)
-    record.user_set_active(actor=actor, target=target,
+    user_actions.user_set_active(actor=actor, target=target,
                            active=request.POST.get("is_active") == "on", info=info)
     messages.success(request, "Permissions saved.")
     return redirect("user_permissions", user_id=target.pk)
@@ -138,12 +131,12 @@ def notifications_tab(request: AuthenticatedHttpRequest, target: User) -> HttpRe
     if request.method != "POST":
         return render_record(request, target, "notifications")
     actor = request.user
-    if not permissions.can_edit_notifications(actor, target):
+    if not rules.can_edit_notifications(actor, target):
         raise PermissionDenied
-    refuse_unknown_fields(request, set(record.NOTIFICATIONS))
-    record.user_set_notifications(
+    refuse_unknown_fields(request, set(user_actions.NOTIFICATIONS))
+    user_actions.user_set_notifications(
         actor=actor, target=target,
-        choices={k: request.POST.get(k) == "on" for k in record.NOTIFICATIONS},
+        choices={k: request.POST.get(k) == "on" for k in user_actions.NOTIFICATIONS},
         info=RequestInfo.of(request))
     messages.success(request, "Notification settings saved.")
     return redirect("user_notifications", user_id=target.pk)
@@ -172,7 +165,7 @@ def _failed(request: AuthenticatedHttpRequest, target: User, exc: ValidationErro
 def email_confirm(request: AuthenticatedHttpRequest, target: User) -> HttpResponse:
     actor = request.user
     try:
-        record.email_change_confirm(actor=actor, target=target,
+        user_actions.email_change_confirm(actor=actor, target=target,
                                     code=request.POST.get("code"), info=RequestInfo.of(request),
                                     unlocked=is_unlocked(request))
     except ValidationError as exc:
@@ -184,7 +177,7 @@ def email_confirm(request: AuthenticatedHttpRequest, target: User) -> HttpRespon
 @record_action
 def email_approve(request: AuthenticatedHttpRequest, target: User) -> HttpResponse:
     try:
-        address = record.email_change_approve(actor=actor_of(request), target=target,
+        address = user_actions.email_change_approve(actor=actor_of(request), target=target,
                                               info=RequestInfo.of(request),
                                               unlocked=is_unlocked(request))
     except ValidationError as exc:
@@ -196,7 +189,7 @@ def email_approve(request: AuthenticatedHttpRequest, target: User) -> HttpRespon
 
 @record_action
 def email_cancel(request: AuthenticatedHttpRequest, target: User) -> HttpResponse:
-    record.email_change_cancel(actor=request.user, target=target)
+    user_actions.email_change_cancel(actor=request.user, target=target)
     messages.info(request, "The email change was cancelled.")
     return redirect("user_record", user_id=target.pk)
 
@@ -208,7 +201,7 @@ def email_cancel(request: AuthenticatedHttpRequest, target: User) -> HttpRespons
 def user_deactivate(request: AuthenticatedHttpRequest, user_id: str) -> HttpResponse:
     """Deactivate, with a confirmation page first (GET)."""
     target = access_user_by_id(actor_of(request), user_id)
-    if not permissions.can_edit_permissions(request.user, target):
+    if not rules.can_edit_permissions(request.user, target):
         raise PermissionDenied
     if request.method != "POST":
         return confirm_page(
@@ -218,7 +211,7 @@ def user_deactivate(request: AuthenticatedHttpRequest, user_id: str) -> HttpResp
                         "tokens and any reset or invitation links stop working, and they "
                         "get an email saying so. You can reactivate them later.",
             label="Deactivate", cancel_url=f"/users/{target.pk}/permissions/")
-    record.user_set_active(actor=request.user, target=target, active=False,
+    user_actions.user_set_active(actor=request.user, target=target, active=False,
                            info=RequestInfo.of(request))
     messages.success(request, f"{target.username} is deactivated and signed out everywhere.")
     return redirect("user_permissions", user_id=target.pk)
@@ -226,9 +219,9 @@ def user_deactivate(request: AuthenticatedHttpRequest, user_id: str) -> HttpResp
 
 @record_action
 def user_reactivate(request: AuthenticatedHttpRequest, target: User) -> HttpResponse:
-    if not permissions.can_edit_permissions(request.user, target):
+    if not rules.can_edit_permissions(request.user, target):
         raise PermissionDenied
-    record.user_set_active(actor=request.user, target=target, active=True,
+    user_actions.user_set_active(actor=request.user, target=target, active=True,
                            info=RequestInfo.of(request))
     messages.success(request, f"{target.username} is active again and can sign in (with a "
                               "code: their old trusted devices stay removed).")

@@ -10,12 +10,11 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from loginguard.audit.events import EventType
-from loginguard.audit.services import record
+from loginguard.audit.services import audit_log
 from loginguard.devices.request_info import RequestInfo
 from loginguard.lib import clock
+from loginguard.signin.services import own_password_error
 from loginguard.signin.sessions import session_rotate_key
-from loginguard.throttle import policies
-from loginguard.users.validators import MAX_PASSWORD
 
 if TYPE_CHECKING:
     from loginguard.users.models import User
@@ -50,30 +49,7 @@ def security_unlock(request: HttpRequest, *, user: User, password: object) -> st
         session_rotate_key(request)
         request.session[SESSION_KEY] = {"user_id": user.pk,
                                         "until": (clock.now() + UNLOCK_FOR).isoformat()}
-        record(event_type=EventType.SECURITY_UNLOCKED, subject=user, actor=user, ip=info.ip,
-               user_agent=info.user_agent)
-    return None
-
-
-TOO_MANY = "Too many wrong passwords. Wait a few minutes, then try again."
-WRONG = "That is not your password. Type the password you sign in with."
-
-
-def own_password_error(user: User, secret: str, info: RequestInfo) -> str | None:
-    """The signed-in user's own password, checked under the password-step budgets (SPEC §4:
-    wrong passwords here count like sign-in failures, reserved before the hash runs)."""
-    from loginguard.devices.services import browser_devices, trusted_browser
-
-    candidates = browser_devices(user_id=user.pk, secret=info.device_secret)
-    attempt = policies.password_attempt(user.username_key, info.ip,
-                                        trusted_browser=trusted_browser(candidates))
-    if not attempt.allowed:
-        return TOO_MANY
-    if not secret or len(secret) > MAX_PASSWORD or not user.check_password(secret):
-        record(event_type=EventType.SECURITY_UNLOCK_FAILED, subject=user, actor=user,
-               ip=info.ip, user_agent=info.user_agent)
-        return WRONG
-    policies.password_attempt_succeeded(attempt)
+        audit_log(event_type=EventType.SECURITY_UNLOCKED, subject=user, actor=user, info=info)
     return None
 
 

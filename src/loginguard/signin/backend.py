@@ -4,21 +4,18 @@ from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
 
+from loginguard.access.rules import may_sign_in
+from loginguard.users.selectors import user_by_id
+
 
 class LoginguardBackend(ModelBackend):
-    """Django's backend plus the tenant: a user of a suspended client account or
-    reseller cannot authenticate, and an open session of theirs stops resolving to a
-    user on its next request."""
+    """Django's backend plus the tenant (``access.rules.may_sign_in``): a user of a
+    suspended client account or reseller cannot authenticate, and an open session of
+    theirs stops resolving to a user on its next request."""
 
     def user_can_authenticate(self, user: Any) -> bool:
-        if not super().user_can_authenticate(user):
-            return False
-        if user.account_id is not None and not user.account.is_active:
-            return False
-        return not (user.reseller_id is not None and not user.reseller.is_active)
+        return may_sign_in(user)
 
     def get_user(self, user_id: Any) -> Any:
-        from loginguard.users.selectors import user_by_id
-
         user = user_by_id(user_id)
         return user if user is not None and self.user_can_authenticate(user) else None

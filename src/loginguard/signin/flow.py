@@ -15,6 +15,7 @@ from loginguard.audit.events import EventType
 from loginguard.codes.services import Verdict
 from loginguard.devices.cookie import set_secret
 from loginguard.devices.request_info import RequestInfo
+from loginguard.factors.proofs import Proof
 from loginguard.signin import services
 from loginguard.signin.pending import STAGE_CODE, STAGE_TRUST, PendingLogin
 from loginguard.signin.sessions import session_end, session_start
@@ -37,6 +38,7 @@ CODE_MESSAGES = {
                     "later. If this wasn't you, change your password.",
 }
 RESTART = ("Your sign-in took longer than 10 minutes or was interrupted. Sign in again.")
+WITH_CODE = [Proof.PASSWORD, Proof.EMAIL_CODE]
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ class SignedIn:
     """The browser is signed in. ``new_device_secret``: a device secret to store in the
     browser (a "Yes" at the trust prompt)."""
 
-    method: str
+    proofs: list[Proof]
     new_device_secret: str | None = None
     notice: str | None = None
 
@@ -92,7 +94,7 @@ class SignInFlow:
         step = services.after_password(user=result.user, info=self.info,
                                        candidates=result.devices, force_code=force_code)
         if step.signed_in_with is not None:
-            return self._sign_in(result.user, method="trusted_device")
+            return self._sign_in(result.user, proofs=[Proof.PASSWORD, Proof.TRUSTED_DEVICE])
         assert step.pending is not None
         if self.request.session.session_key is not None:
             # A pre-set session id must not carry into sign-in. (With none, the session is
@@ -137,7 +139,8 @@ class SignInFlow:
         device = services.stale_device(user=user, pending=pending)
         if device is not None:  # trusted already: the code was due after 30 days
             services.trusted_device_refreshed(device=device, info=self.info)
-            return self._sign_in(user, method="code+trusted_device")
+            return self._sign_in(user, proofs=[Proof.PASSWORD, Proof.EMAIL_CODE,
+                                               Proof.TRUSTED_DEVICE])
         pending.stage = STAGE_TRUST
         pending.save(self.request.session)
         return NeedTrust()
@@ -164,12 +167,12 @@ class SignInFlow:
             if not services.trust_claim(pending=pending):
                 # A concurrent submit of this same form signed in already: leave the
                 # session alone (its cookie is the winner's) and go on.
-                return SignedIn(method="code")
+                return SignedIn(proofs=WITH_CODE)
             if choice == "no":
                 services.trust_declined(user=user, info=self.info)
-                return self._sign_in(user, method="code")
+                return self._sign_in(user, proofs=WITH_CODE)
             secret = services.trust_accepted(user=user, name=device_name, info=self.info)
-            return self._sign_in(user, method="code", new_device_secret=secret,
+            return self._sign_in(user, proofs=WITH_CODE, new_device_secret=secret,
                                  notice=f"“{device_name}” is now a trusted device.")
 
     # --- the end of a sign-in ---------------------------------------------------------------
@@ -180,10 +183,10 @@ class SignInFlow:
         session_end(self.request, event=EventType.SESSION_ENDED, info=self.info)
         return was_signed_in
 
-    def _sign_in(self, user: User, *, method: str, new_device_secret: str | None = None,
+    def _sign_in(self, user: User, *, proofs: list[Proof], new_device_secret: str | None = None,
                  notice: str | None = None) -> SignedIn:
-        session_start(self.request, user=user, info=self.info, method=method)
-        return SignedIn(method=method, new_device_secret=new_device_secret, notice=notice)
+        session_start(self.request, user=user, info=self.info, proofs=proofs)
+        return SignedIn(proofs=proofs, new_device_secret=new_device_secret, notice=notice)
 
     def _restart(self) -> Refused:
         PendingLogin.clear(self.request.session)

@@ -9,8 +9,9 @@ from functools import lru_cache
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
 
+from loginguard.access.rules import may_sign_in
 from loginguard.audit.events import EventType
-from loginguard.audit.services import record
+from loginguard.audit.services import audit_log
 from loginguard.codes.models import CodePurpose, OneTimeCode
 from loginguard.codes.services import QuotaError, Verdict, code_issue, code_verify
 from loginguard.devices import services as devices
@@ -18,7 +19,6 @@ from loginguard.devices.cookie import new_secret
 from loginguard.devices.models import TrustedDevice
 from loginguard.devices.request_info import RequestInfo
 from loginguard.emails import kinds as emails
-from loginguard.signin.backend import LoginguardBackend
 from loginguard.signin.pending import PendingLogin
 from loginguard.tenancy.policy import ip_policy_for
 from loginguard.throttle import policies
@@ -70,12 +70,11 @@ def password_check(*, username: object, password: object, info: RequestInfo) -> 
         ok = False
     else:
         ok = user.check_password(secret)
-    if ok and user is not None and LoginguardBackend().user_can_authenticate(user):
+    if ok and user is not None and may_sign_in(user):
         policies.password_attempt_succeeded(attempt)
         return PasswordResult(user=user, devices=candidates)
-    record(event_type=EventType.LOGIN_FAILED, subject=user, ip=info.ip,
-           user_agent=info.user_agent,
-           extra={"username": key, "reason": _reason(user, ok)})
+    audit_log(event_type=EventType.LOGIN_FAILED, subject=user, info=info,
+              extra={"username": key, "reason": _reason(user, ok)})
     return PasswordResult(error=GENERIC_ERROR)
 
 
@@ -86,8 +85,8 @@ def _reason(user: User | None, ok: bool) -> str:
 
 
 def _throttled(key: str, info: RequestInfo, message: str) -> PasswordResult:
-    record(event_type=EventType.LOGIN_THROTTLED, ip=info.ip, user_agent=info.user_agent,
-           extra={"username_key": key})
+    audit_log(event_type=EventType.LOGIN_THROTTLED, info=info,
+              extra={"username_key": key})
     return PasswordResult(error=message)
 
 
@@ -176,8 +175,7 @@ def trust_claim(*, pending: PendingLogin) -> bool:
 def trust_declined(*, user: User, info: RequestInfo) -> None:
     """Stage 3, "No": the help page's alert goes out on every such sign-in."""
     with transaction.atomic():
-        record(event_type=EventType.UNTRUSTED_LOGIN, subject=user, actor=user, ip=info.ip,
-               user_agent=info.user_agent)
+        audit_log(event_type=EventType.UNTRUSTED_LOGIN, subject=user, actor=user, info=info)
         emails.send_untrusted_login(user=user, info=info)
 
 
@@ -189,3 +187,24 @@ def trust_accepted(*, user: User, name: str, info: RequestInfo) -> str:
     devices.trusted_device_create(user=user, secret=secret, name=name, info=info,
                                   replaces=info.device_secret)
     return secret
+
+
+TOO_MANY = "Too many wrong passwords. Wait a few minutes, then try again."
+WRONG = "That is not your password. Type the password you sign in with."
+
+
+def own_password_error(user: User, secret: str, info: RequestInfo) -> str | None:
+    """The signed-in user's own password (the Security section's unlock, a password
+    change), checked under the password-step budgets (SPEC §4: wrong passwords here count
+    like sign-in failures, reserved before the hash runs); an error message, or None."""
+    candidates = devices.browser_devices(user_id=user.pk, secret=info.device_secret)
+    attempt = policies.password_attempt(user.username_key, info.ip,
+                                        trusted_browser=devices.trusted_browser(candidates))
+    if not attempt.allowed:
+        return TOO_MANY
+    if not secret or len(secret) > MAX_PASSWORD or not user.check_password(secret):
+        audit_log(event_type=EventType.SECURITY_UNLOCK_FAILED, subject=user, actor=user,
+                  info=info)
+        return WRONG
+    policies.password_attempt_succeeded(attempt)
+    return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import login, logout
@@ -13,15 +13,14 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from loginguard.audit.events import EventType
-from loginguard.audit.services import record
-from loginguard.devices.fingerprint import Fingerprint
+from loginguard.audit.services import audit_log
+from loginguard.devices.fingerprint import Fingerprint, fingerprint, same_device
 from loginguard.devices.request_info import RequestInfo
+from loginguard.factors.proofs import Proof, outcome, parsed
 from loginguard.lib import clock
 from loginguard.signin.models import UserSession
 from loginguard.signin.pending import PendingLogin
-
-if TYPE_CHECKING:
-    from loginguard.users.models import User
+from loginguard.users.models import User
 
 BACKEND = "loginguard.signin.backend.LoginguardBackend"
 IDLE_TIMEOUT = timedelta(minutes=60)
@@ -29,11 +28,12 @@ ABSOLUTE_LIFETIME = timedelta(hours=12)
 SEEN_RESOLUTION = timedelta(seconds=60)  # write "last seen" at most once a minute
 
 FP_KEY, STARTED_KEY, SEEN_KEY = "lg_fp", "lg_started", "lg_seen"
-METHOD_KEY = "lg_method"  # how this sign-in was proved: "code", "trusted_device", ...
+PROOFS_KEY = "lg_proofs"  # how this sign-in was proved: a list of factors.proofs.Proof
 KEY_KEY = "lg_key"  # the session key its UserSession row is filed under
 
 
-def session_start(request: HttpRequest, *, user: User, info: RequestInfo, method: str) -> None:
+def session_start(request: HttpRequest, *, user: User, info: RequestInfo,
+                  proofs: list[Proof]) -> None:
     """The one place a browser becomes signed in (``django.contrib.auth.login``, which
     rotates the session key)."""
     now = clock.now()
@@ -42,7 +42,7 @@ def session_start(request: HttpRequest, *, user: User, info: RequestInfo, method
         login(request, user, backend=BACKEND)  # rotates the key, stores the new row
         request.session[FP_KEY] = info.fingerprint.as_dict()
         request.session[STARTED_KEY] = request.session[SEEN_KEY] = now.isoformat()
-        request.session[METHOD_KEY] = method
+        request.session[PROOFS_KEY] = [str(proof) for proof in proofs]
         key = request.session.session_key
         assert key is not None  # login() created it
         request.session[KEY_KEY] = key
@@ -50,8 +50,9 @@ def session_start(request: HttpRequest, *, user: User, info: RequestInfo, method
             session_key=key, user=user, ip=info.ip,
             browser=info.fingerprint.browser, os=info.fingerprint.os,
             created_at=now, last_seen_at=now)
-        record(event_type=EventType.LOGIN_SUCCEEDED, subject=user, actor=user, ip=info.ip,
-               user_agent=info.user_agent, extra={"method": method})
+        audit_log(event_type=EventType.LOGIN_SUCCEEDED, subject=user, actor=user, info=info,
+                  extra={"proofs": [str(proof) for proof in proofs],
+                         "outcome": outcome(proofs)})
         # login() inserted the new session row in this transaction, so it commits with its
         # UserSession row: "sign out other sessions" in another process can never see one
         # without the other. Its data is written when the response goes out.
@@ -66,9 +67,9 @@ def session_end(request: HttpRequest, *, event: EventType, info: RequestInfo,
         if key:
             UserSession.objects.filter(session_key=key).delete()
         if user is not None:
-            record(event_type=event, subject=user, actor=user,
-                   ip=info.ip, user_agent=info.user_agent,
-                   extra={"reason": reason} if reason else {})
+            audit_log(event_type=event, subject=user, actor=user,
+                      info=info,
+                      extra={"reason": reason} if reason else {})
     logout(request)
 
 
@@ -80,6 +81,14 @@ def session_rotate_key(request: HttpRequest) -> None:
     if old:
         UserSession.objects.filter(session_key=old).update(
             session_key=request.session.session_key)
+    request.session[KEY_KEY] = request.session.session_key
+
+
+def session_follow_auth_hash(*, old_key: str | None, request: HttpRequest) -> None:
+    """After ``update_session_auth_hash`` (a password change: it gives this session a new
+    key), the UserSession row follows the new key."""
+    UserSession.objects.filter(session_key=old_key).update(
+        session_key=request.session.session_key)
     request.session[KEY_KEY] = request.session.session_key
 
 
@@ -100,8 +109,6 @@ def sessions_end_all(*, user: User, keep_session_key: str | None = None) -> int:
 def binding_violation(request: HttpRequest, policy: str) -> str | None:
     """Why this signed-in session must end now, or None (SPEC §2.4); notes the activity
     (at most once a minute) when it may go on."""
-    from loginguard.devices.fingerprint import fingerprint
-
     now = clock.now()
     session = request.session
     _follow_key(session)
@@ -129,8 +136,6 @@ def binding_reason(data: Mapping[str, Any], current: Fingerprint, policy: str,
                    now: datetime) -> str | None:
     """The check alone, on a session's decoded data: no reads, no writes (forward auth's
     fast path runs it too)."""
-    from loginguard.devices.fingerprint import same_device
-
     try:
         started = datetime.fromisoformat(data[STARTED_KEY])
         seen = datetime.fromisoformat(data[SEEN_KEY])
@@ -154,6 +159,25 @@ def seen_is_stale(data: Mapping[str, Any], now: datetime) -> bool:
         return True
 
 
-def signed_in_with_code(data: Mapping[str, Any]) -> bool:
-    """A code was entered in this sign-in (not a trusted-device skip)."""
-    return "code" in str(data.get(METHOD_KEY, "")).split("+")
+def proofs_of(data: Mapping[str, Any]) -> list[Proof]:
+    """How this session's sign-in was proved (a session of its decoded data)."""
+    return parsed(data.get(PROOFS_KEY))
+
+
+def user_session_end(*, user: User, target: UserSession, info: RequestInfo) -> None:
+    """The user signs out one of their other sessions (the Security section)."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    with transaction.atomic():
+        store(target.session_key).delete()
+        target.delete()
+        audit_log(event_type=EventType.SESSION_REVOKED, subject=user, actor=user, info=info,
+                  extra={"device": f"{target.browser} on {target.os}", "ip": target.ip})
+
+
+def user_sessions_end_others(*, user: User, current_key: str | None, info: RequestInfo) -> int:
+    """The user's "sign out other sessions"; how many ended."""
+    with transaction.atomic():
+        count = sessions_end_all(user=user, keep_session_key=current_key)
+        audit_log(event_type=EventType.SESSION_REVOKED, subject=user, actor=user, info=info,
+                  extra={"count": count, "others": True})
+    return count

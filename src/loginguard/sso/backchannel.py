@@ -23,10 +23,10 @@ from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.utils import jwk_from_pem
 
 from loginguard.audit.events import EventType
-from loginguard.audit.services import record
+from loginguard.audit.services import audit_log
 from loginguard.lib import clock
-from loginguard.sso.models import BackchannelLogout, LogoutStatus
 from loginguard.sso import uris
+from loginguard.sso.models import BackchannelLogout, LogoutStatus
 
 logger = logging.getLogger(__name__)
 
@@ -140,8 +140,8 @@ def _failed(row: BackchannelLogout, error: str) -> None:
         if attempts >= settings.BACKCHANNEL_MAX_ATTEMPTS:
             BackchannelLogout.objects.filter(pk=row.pk).update(
                 status=LogoutStatus.FAILED, attempts=attempts, last_error=error)
-            record(event_type=EventType.SSO_LOGOUT_FAILED,
-                   extra={"client_id": row.application.client_id,
+            audit_log(event_type=EventType.SSO_LOGOUT_FAILED,
+                      extra={"client_id": row.application.client_id,
                           "app": row.application.name,
                           "sid": row.sid, "attempts": attempts, "error": error})
             logger.warning("back-channel logout to %s failed for good after %d attempts: %s",

@@ -24,8 +24,9 @@ from oauth2_provider.models import (
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.common import Request as OAuthRequest
 
+from loginguard.access.rules import may_sign_in
 from loginguard.lib import clock
-from loginguard.sso import selectors, services
+from loginguard.sso import services
 
 Application = get_application_model()
 AccessToken = get_access_token_model()
@@ -75,7 +76,7 @@ def _active(token: str, client: Any) -> dict[str, Any] | None:
             return None
         user, expires, kind = refresh.user, refresh.created + lifetime, "refresh_token"
         scope = refresh.access_token.scope if refresh.access_token is not None else ""
-    if user is None or not selectors.user_may_sign_in(user):
+    if user is None or not may_sign_in(user):
         return None
     return {"active": True, "client_id": client.client_id, "aud": client.client_id,
             "sub": services.subject_for(user), "scope": scope, "exp": int(expires.timestamp()),

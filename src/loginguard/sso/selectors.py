@@ -1,37 +1,37 @@
-"""Single sign-on's reads: the claims an app gets, who a client admits, connected apps."""
+"""Single sign-on's reads: the claims an app gets, who a client admits, connected apps, and
+the two hot-path statements (userinfo, the code exchange; lib/rows.py)."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from django.db.models import Max, Min
+from django.http import Http404
+from oauth2_provider.models import AccessToken, Grant, RefreshToken, get_application_model
 
+from loginguard.access.rules import belongs_to, may_sign_in, role_of, visible_accounts
 from loginguard.audit.events import EventType
 from loginguard.audit.models import AuditEvent
 from loginguard.lib import rows
-from loginguard.signin.backend import LoginguardBackend
-from loginguard.sso.models import Authorization, Client
-from loginguard.tenancy.models import ClientAccount, Connection
-from loginguard.users.models import UserKind
+from loginguard.lib.ids import parse_id
+from loginguard.sso.models import Authorization, Client, Subject
+from loginguard.tenancy.models import ClientAccount, Reseller
+from loginguard.users.models import User
+from loginguard.users.selectors import ACCOUNT, RESELLER, USER, user_joins
 
-if TYPE_CHECKING:
-    from loginguard.users.models import User
-
-
-def role(user: User) -> str:
-    if user.kind == UserKind.RESELLER:
-        return "reseller_user"
-    return "client_admin" if user.is_client_admin else "client_user"
+Application = get_application_model()
 
 
 def account_claims(user: User, application_id: int | None = None) -> dict[str, Any]:
     """Scope ``account``: where the user acts (SPEC §11). A reseller user signing in to an
     app bound to one client account is shown that account only (when connected to it),
     never the others they can reach: that app has no business knowing them."""
-    claims: dict[str, Any] = {"role": role(user), "account": None, "reseller": None}
+    claims: dict[str, Any] = {"role": role_of(user), "account": None, "reseller": None}
     if user.account is not None:
         account = user.account
         claims["account"] = {"id": str(account.pk), "name": account.name}
@@ -41,8 +41,7 @@ def account_claims(user: User, application_id: int | None = None) -> dict[str, A
     elif user.reseller is not None:
         reseller = user.reseller
         claims["reseller"] = {"id": str(reseller.pk), "name": reseller.name}
-        connected = ClientAccount.objects.filter(
-            connections__user=user, reseller=reseller, is_active=True)
+        connected = visible_accounts(user)
         bound = (Client.objects.filter(application_id=application_id)
                  .values_list("account_id", flat=True).first()
                  if application_id is not None else None)
@@ -55,8 +54,6 @@ def account_claims(user: User, application_id: int | None = None) -> dict[str, A
 
 def user_of_sub(sub: object) -> User | None:
     """The user a ``sub`` names, or None."""
-    from loginguard.sso.models import Subject
-
     if not isinstance(sub, str) or not sub:
         return None
     found = Subject.objects.select_related("user").filter(sub=sub).first()
@@ -77,19 +74,23 @@ def email_verified(user: User) -> bool:
     return codes.exists()
 
 
-def user_may_sign_in(user: Any) -> bool:
-    """Active, in an active account and reseller: the same rule as the pages."""
-    return bool(LoginguardBackend().user_can_authenticate(user))
-
-
 def client_admits(client: Client | None, user: User) -> bool:
-    """A platform-wide client admits everyone; an account's client admits that account's
-    users and the reseller users connected to it."""
+    """A platform-wide client admits everyone; an account's client admits those who act
+    in that account (access.rules.belongs_to)."""
     if client is None or client.account_id is None:
         return True
-    if user.account_id is not None:
-        return user.account_id == client.account_id
-    return Connection.objects.filter(user=user, account_id=client.account_id).exists()
+    return belongs_to(user, client.account_id)
+
+
+def account_client(account: ClientAccount, client_id: object) -> Client:
+    """An app of this client account (an account the caller already may administer), or
+    ``Http404``: another account's app is as missing as one that does not exist."""
+    pk = parse_id(client_id)
+    client = (Client.objects.filter(pk=pk, account=account).select_related("application")
+              .first() if pk is not None else None)
+    if client is None:
+        raise Http404
+    return client
 
 
 @dataclass(frozen=True)
@@ -103,10 +104,10 @@ class ConnectedApp:
 
 def connected_apps(user: User) -> list[ConnectedApp]:
     """Apps holding live tokens of the user (an authorization not ended)."""
-    rows = (Authorization.objects.filter(user=user, ended_at__isnull=True,
-                                         family__isnull=False)
-            .values("application_id", "application__name")
-            .annotate(first=Min("created_at"), last=Max("last_used_at")).order_by("-last"))
+    rows_ = (Authorization.objects.filter(user=user, ended_at__isnull=True,
+                                          family__isnull=False)
+             .values("application_id", "application__name")
+             .annotate(first=Min("created_at"), last=Max("last_used_at")).order_by("-last"))
     scopes: dict[int, set[str]] = {}
     for app_id, scope in Authorization.objects.filter(
             user=user, ended_at__isnull=True, family__isnull=False).values_list(
@@ -115,7 +116,7 @@ def connected_apps(user: User) -> list[ConnectedApp]:
     return [ConnectedApp(application_id=row["application_id"],
                          name=row["application__name"],
                          scopes=sorted(scopes.get(row["application_id"], set())),
-                         first_used=row["first"], last_used=row["last"]) for row in rows]
+                         first_used=row["first"], last_used=row["last"]) for row in rows_]
 
 
 def authorize_origin(target: object) -> str | None:
@@ -124,10 +125,6 @@ def authorize_origin(target: object) -> str | None:
     client; else None. The sign-in page's last form ends, through /o/authorize/, in a
     redirect to that origin, and browsers apply CSP form-action to every hop: this one
     origin is admitted on that response, never every app's."""
-    from urllib.parse import parse_qs, urlsplit
-
-    from oauth2_provider.models import get_application_model
-
     if not isinstance(target, str):
         return None
     parts = urlsplit(target)
@@ -137,11 +134,57 @@ def authorize_origin(target: object) -> str | None:
     client_ids, uris = query.get("client_id", []), query.get("redirect_uri", [])
     if len(client_ids) != 1 or len(uris) != 1:
         return None
-    application = get_application_model().objects.filter(client_id=client_ids[0]).first()
+    application = Application.objects.filter(client_id=client_ids[0]).first()
     if application is None or not application.redirect_uri_allowed(uris[0]):
         return None
     found = urlsplit(uris[0])
     return f"{found.scheme}://{found.netloc}"
+
+
+# --- the hot paths: one statement each -------------------------------------------------
+
+TOKEN = rows.Picked(AccessToken, "t", (
+    "id", "user_id", "source_refresh_token_id", "id_token_id", "token", "token_checksum",
+    "application_id", "expires", "scope", "created", "updated", "resource"))
+GRANT = rows.Picked(Grant, "g", (
+    "id", "user_id", "code", "application_id", "expires", "redirect_uri", "scope",
+    "created", "updated", "code_challenge", "code_challenge_method", "nonce", "claims",
+    "resource"))
+AUTHORIZATION = rows.Picked(Authorization, "z", (
+    "id", "code_checksum", "family", "user_id", "application_id", "session_ref", "sid",
+    "auth_time", "amr", "acr", "scope", "email", "email_verified", "created_at",
+    "last_used_at", "exchanged_at", "ended_at"))
+ACCOUNT_RESELLER = rows.Picked(Reseller, "car", ("id", "name", "is_active", "ip_match"))
+SUBJECT = "s.sub"
+USER_PARTS = (USER, ACCOUNT, RESELLER, ACCOUNT_RESELLER)
+
+
+def _user_columns() -> str:
+    """``users.selectors``' user, account and reseller, the account's reseller and the
+    subject's ``sub``."""
+    return ", ".join([*(part.sql for part in USER_PARTS), SUBJECT])
+
+
+def _user_joins(user_id: str) -> str:
+    """The user ``user_id`` points at with what ``_user_columns()`` reads."""
+    return (f"JOIN {User._meta.db_table} u ON u.id = {user_id} {user_joins()} "
+            f"LEFT JOIN {Reseller._meta.db_table} car ON car.id = a.reseller_id "
+            f"LEFT JOIN {Subject._meta.db_table} s ON s.user_id = u.id ")
+
+
+def _user_from(row: Any, at: int) -> tuple[User, str | None, int]:
+    """The user of ``_user_columns()`` starting at ``row[at]``, its tenant attached (no
+    further reads); its sub (None before it has one); where the next columns start."""
+    user = USER.build(row, at)
+    at += USER.width
+    user.account = ACCOUNT.none_if_null(row, at)
+    at += ACCOUNT.width
+    user.reseller = RESELLER.none_if_null(row, at)
+    at += RESELLER.width
+    if user.account is not None:
+        user.account.reseller = ACCOUNT_RESELLER.none_if_null(row, at)
+    at += ACCOUNT_RESELLER.width
+    return user, row[at], at + 1
 
 
 @dataclass(frozen=True)
@@ -163,7 +206,7 @@ class UserinfoRow:
 
     @property
     def may_sign_in(self) -> bool:
-        return user_may_sign_in(self.user)
+        return may_sign_in(self.user)
 
     def claims(self) -> dict[str, Any]:
         user = self.user
@@ -175,50 +218,10 @@ class UserinfoRow:
         return claims
 
 
-def _user_columns() -> str:
-    """``users.selectors.user_columns()`` plus the account's reseller and the sub."""
-    from loginguard.tenancy.models import Reseller
-    from loginguard.users.selectors import user_columns
-
-    return f"{user_columns()}, {rows.columns(Reseller, 'car')}, s.sub"
-
-
-def _user_joins(user_id: str) -> str:
-    """The user ``user_id`` points at, with ``users.selectors.user_joins()`` (account,
-    user's reseller), the account's reseller and the user's subject (columns in
-    ``_user_columns()`` order)."""
-    from loginguard.sso.models import Subject
-    from loginguard.tenancy.models import Reseller
-    from loginguard.users.models import User
-    from loginguard.users.selectors import user_joins
-
-    return (f"JOIN {User._meta.db_table} u ON u.id = {user_id} {user_joins()} "
-            f"LEFT JOIN {Reseller._meta.db_table} car ON car.id = a.reseller_id "
-            f"LEFT JOIN {Subject._meta.db_table} s ON s.user_id = u.id ")
-
-
-def _user_from(row: Any, at: int) -> tuple[User, str | None, int]:
-    """The user of ``_user_columns()`` starting at ``row[at]``, its tenant attached (no
-    further reads); its sub (None before it has one); where the next columns start."""
-    from loginguard.tenancy.models import Reseller
-    from loginguard.users.models import User
-    from loginguard.users.selectors import user_from_row
-
-    user = user_from_row(row, at)
-    at += rows.width(User) + rows.width(ClientAccount) + rows.width(Reseller)
-    if user.account is not None:
-        user.account.reseller = (rows.instance(Reseller, row, at)
-                                 if user.account.reseller_id is not None else None)
-    at += rows.width(Reseller)
-    return user, row[at], at + 1
-
-
 @cache
 def _userinfo_sql() -> str:
-    from oauth2_provider.models import AccessToken, RefreshToken
-
     # Table and column names from the models, values only as parameters.
-    return (f"SELECT {rows.columns(AccessToken, 't')}, {_user_columns()}, "  # noqa: S608
+    return (f"SELECT {TOKEN.sql}, {_user_columns()}, "  # noqa: S608
             f"z.email, z.email_verified FROM {AccessToken._meta.db_table} t "
             f"{_user_joins('t.user_id')}"
             f"LEFT JOIN {RefreshToken._meta.db_table} rt ON rt.access_token_id = t.id "
@@ -229,18 +232,16 @@ def _userinfo_sql() -> str:
 def userinfo_row(digest: str) -> UserinfoRow | None:
     """The access token of this SHA-256, its user with account and resellers, the user's
     sub and the email confirmation read at authorization; None when there is none."""
-    from oauth2_provider.models import AccessToken
+    from loginguard.sso.services import subject_for  # lazy: services reads these selectors
 
     found = rows.fetch(_userinfo_sql(), [digest])
     if not found:
         return None
     row = found[0]
-    token = rows.instance(AccessToken, row)
-    user, sub, at = _user_from(row, rows.width(AccessToken))
+    token = TOKEN.build(row)
+    user, sub, at = _user_from(row, TOKEN.width)
     snapshot_email, snapshot_verified = row[at:at + 2]
     if sub is None:
-        from loginguard.sso.services import subject_for
-
         sub = subject_for(user)  # a token from before its user had one: made now
     return UserinfoRow(token=token, user=user, sub=sub,
                        email_verified=bool(snapshot_verified) and snapshot_email == user.email)
@@ -248,10 +249,8 @@ def userinfo_row(digest: str) -> UserinfoRow | None:
 
 @cache
 def _grant_sql() -> str:
-    from oauth2_provider.models import Grant
-
-    return (f"SELECT {rows.columns(Grant, 'g')}, {_user_columns()}, "  # noqa: S608
-            f"{rows.columns(Authorization, 'z')} FROM {Grant._meta.db_table} g "
+    return (f"SELECT {GRANT.sql}, {_user_columns()}, "  # noqa: S608
+            f"{AUTHORIZATION.sql} FROM {Grant._meta.db_table} g "
             f"{_user_joins('g.user_id')}"
             f"LEFT JOIN {Authorization._meta.db_table} z ON z.code_checksum = %s "
             "AND z.application_id = g.application_id "
@@ -263,16 +262,11 @@ def grant_by_code(code: str) -> Any:
     as ``grant.lg_sub``) and loginguard's Authorization of it (``grant.lg_authorization``,
     None when there is none), in one statement (the code exchange reads it once;
     validator._grant)."""
-    import hashlib
-
-    from oauth2_provider.models import Grant
-
     found = rows.fetch(_grant_sql(), [hashlib.sha256(code.encode()).hexdigest(), code])
     if not found:
         return None
     row = found[0]
-    grant = rows.instance(Grant, row)
-    grant.user, grant.lg_sub, at = _user_from(row, rows.width(Grant))
-    authorization = rows.instance(Authorization, row, at)
-    grant.lg_authorization = authorization if authorization.pk is not None else None
+    grant = GRANT.build(row)
+    grant.user, grant.lg_sub, at = _user_from(row, GRANT.width)
+    grant.lg_authorization = AUTHORIZATION.none_if_null(row, at)
     return grant

@@ -7,25 +7,20 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
-from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from oauth2_provider.models import get_application_model, get_refresh_token_model
 
 from loginguard.audit.events import EventType
-from loginguard.audit.services import record
+from loginguard.audit.services import audit_log
+from loginguard.factors.proofs import Proof, amr, second_factor
 from loginguard.lib import clock
 from loginguard.sso.backchannel import logout_queue
 from loginguard.sso.models import Authorization, Client, Consent, Subject
-from loginguard.sso.uris import BACKCHANNEL, REDIRECT, uri_checked
 
 if TYPE_CHECKING:
-    from loginguard.tenancy.models import ClientAccount
     from loginguard.users.models import User
 
 Application = get_application_model()
@@ -39,75 +34,10 @@ def checksum(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()
 
 
-@dataclass(frozen=True)
-class Registered:
-    client: Client
-    client_id: str
-    secret: str | None  # shown once; only its hash is stored
-
-
-def client_create(*, name: object, redirect_uris: Iterable[object], public: bool,
-                  backchannel_logout_uri: object = "", account: ClientAccount | None = None,
-                  actor: User | None = None, allow_private: bool = False) -> Registered:
-    """Register an app. Its secret (confidential clients) is returned once and stored
-    hashed by the toolkit; ID tokens are RS256. ``allow_private``: the operator's
-    explicit flag for apps on private, loopback or link-local addresses (sso.uris); pages
-    never set it."""
-    name = name.strip() if isinstance(name, str) else ""
-    uris = [uri_checked(uri, REDIRECT, allow_private=allow_private) for uri in redirect_uris]
-    backchannel = (uri_checked(backchannel_logout_uri, BACKCHANNEL, allow_private=allow_private)
-                   if backchannel_logout_uri else "")
-    if not name or len(name) > 100:
-        raise ValidationError("Give the app a name of 1 to 100 characters.")
-    if not uris:
-        raise ValidationError("Give at least one redirect URI.")
-    if not settings.OAUTH2_PROVIDER.get("OIDC_RSA_PRIVATE_KEY"):
-        raise ValidationError("Set OIDC_PRIVATE_KEY_FILE first: apps get ID tokens signed "
-                              "with that key (docs/sso.md, 'The signing key').")
-    secret = None if public else secrets.token_urlsafe(48)
-    with transaction.atomic():
-        application = Application(
-            name=name, redirect_uris=" ".join(uris),
-            # After an RP-initiated logout the browser may go back to a redirect URI or
-            # to the home page of its origin.
-            post_logout_redirect_uris=" ".join(dict.fromkeys(
-                [*uris, *(_origin(uri) + "/" for uri in uris)])),
-            client_type=Application.CLIENT_PUBLIC if public else Application.CLIENT_CONFIDENTIAL,
-            authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
-            algorithm=Application.RS256_ALGORITHM,
-            skip_authorization=account is None, hash_client_secret=True,
-            client_secret=secret or "")
-        application.full_clean(exclude=["client_secret", "user"])
-        application.save()
-        client = Client.objects.create(application=application, account=account,
-                                       backchannel_logout_uri=backchannel,
-                                       allow_private_addresses=allow_private,
-                                       created_at=clock.now())
-        record(event_type=EventType.SSO_CLIENT_CREATED, actor=actor, account=account,
-               extra={"client_id": application.client_id, "app": name,
-                      "redirect_uris": uris, "public": public,
-                      **({"private_addresses": True} if allow_private else {})})
-    return Registered(client=client, client_id=application.client_id, secret=secret)
-
-
-def _origin(uri: str) -> str:
-    parts = urlsplit(uri)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def client_delete(*, client: Client, actor: User | None = None) -> None:
-    """Remove an app: its tokens die with it (the toolkit cascades)."""
-    with transaction.atomic():
-        record(event_type=EventType.SSO_CLIENT_DELETED, actor=actor, account=client.account,
-               extra={"client_id": client.application.client_id,
-                      "app": client.application.name})
-        client.application.delete()
-
-
 def refusal_record(*, client: Client, user: User, ip: str) -> None:
     """An account's app was asked to sign in a user it does not admit (SPEC §11)."""
-    record(event_type=EventType.SSO_REFUSED, subject=user, actor=user, ip=ip,
-           extra={"client_id": client.application.client_id,
+    audit_log(event_type=EventType.SSO_REFUSED, subject=user, actor=user, ip=ip,
+              extra={"client_id": client.application.client_id,
                   "app": client.application.name, "reason": "other_account"})
 
 
@@ -122,7 +52,7 @@ def subject_for(user: User) -> str:
 
 
 def authorization_begin(*, code: str, user: User, application: Any, session_ref: int,
-                        sid: str, auth_time: Any, with_code: bool, scope: str) -> None:
+                        sid: str, auth_time: Any, proofs: list[Proof], scope: str) -> None:
     """Tie a fresh authorization code to the session and sign-in it was issued in."""
     from loginguard.sso.selectors import email_verified
 
@@ -132,12 +62,13 @@ def authorization_begin(*, code: str, user: User, application: Any, session_ref:
         Authorization.objects.create(
             code_checksum=checksum(code), user=user, application=application,
             session_ref=session_ref, sid=sid, auth_time=auth_time,
-            amr="pwd otp" if with_code else "pwd",
-            acr=ACR_CODE if with_code else ACR_TRUSTED_DEVICE, scope=scope,
+            amr=" ".join(amr(proofs)),
+            acr=ACR_CODE if second_factor(proofs) is not None else ACR_TRUSTED_DEVICE,
+            scope=scope,
             email=user.email, email_verified=email_verified(user),
             created_at=now, last_used_at=now)
-        record(event_type=EventType.SSO_AUTHORIZED, subject=user, actor=user,
-               extra={"client_id": application.client_id, "app": application.name,
+        audit_log(event_type=EventType.SSO_AUTHORIZED, subject=user, actor=user,
+                  extra={"client_id": application.client_id, "app": application.name,
                       "scope": scope})
 
 
@@ -171,8 +102,8 @@ def app_disconnect(*, user: User, application: Any, actor: User) -> int:
         count = authorizations_end(Authorization.objects.filter(user=user,
                                                                 application=application))
         Consent.objects.filter(user=user, application=application).delete()
-        record(event_type=EventType.SSO_APP_REVOKED, subject=user, actor=actor,
-               extra={"client_id": application.client_id, "app": application.name})
+        audit_log(event_type=EventType.SSO_APP_REVOKED, subject=user, actor=actor,
+                  extra={"client_id": application.client_id, "app": application.name})
     return count
 
 

@@ -29,6 +29,7 @@ from oauth2_provider.settings import oauth2_settings
 from oauthlib.oauth2.rfc6749.errors import InvalidGrantError
 from oauthlib.oauth2.rfc6749.utils import scope_to_list
 
+from loginguard.access.rules import may_sign_in
 from loginguard.lib import clock
 from loginguard.sso import selectors, services
 from loginguard.sso.models import Authorization
@@ -163,7 +164,7 @@ class LoginguardValidator(OAuth2Validator):
         row = grant.lg_authorization
         if row is None or row.ended_at is not None:
             return False  # not issued through loginguard's sign-in, or its session ended
-        if not selectors.user_may_sign_in(grant.user):
+        if not may_sign_in(grant.user):
             return False
         if not Authorization.objects.filter(pk=row.pk, exchanged_at__isnull=True).update(
                 exchanged_at=clock.now()):
@@ -194,7 +195,7 @@ class LoginguardValidator(OAuth2Validator):
             return False
         family = request.refresh_token_instance.token_family
         row = Authorization.objects.filter(family=family).first()
-        if row is None or row.ended_at is not None or not selectors.user_may_sign_in(
+        if row is None or row.ended_at is not None or not may_sign_in(
                 request.user):
             return False
         request.lg_authorization = row

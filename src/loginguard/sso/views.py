@@ -48,10 +48,11 @@ from oauthlib.oauth2.rfc6749.errors import InvalidRequestError
 
 from loginguard.audit.events import EventType
 from loginguard.devices.request_info import RequestInfo
+from loginguard.factors.proofs import second_factor
 from loginguard.lib import clock
 from loginguard.signin.flow import FORCE_CODE_KEY
 from loginguard.signin.models import UserSession
-from loginguard.signin.sessions import session_end, signed_in_with_code
+from loginguard.signin.sessions import proofs_of, session_end
 from loginguard.sso import keys, selectors, services
 from loginguard.sso.models import Client
 
@@ -230,7 +231,7 @@ class AuthorizeView(AuthorizationView):
         if self.user_session is None:
             return "no_session"
         session = self.request.session
-        if demands.code and not signed_in_with_code(session):
+        if demands.code and second_factor(proofs_of(session)) is None:
             return "step_up"
         if not fresh_once:
             return None  # prompt and max_age were decided by the GET that showed the form
@@ -341,7 +342,7 @@ class AuthorizeView(AuthorizationView):
                 code=code[0], user=self.request.user, application=application,
                 session_ref=self.user_session.pk, sid=sid_for(self.user_session),
                 auth_time=self.user_session.created_at,
-                with_code=signed_in_with_code(self.request.session), scope=" ".join(scopes))
+                proofs=proofs_of(self.request.session), scope=" ".join(scopes))
         return super().redirect(with_iss(redirect_to), application)
 
 

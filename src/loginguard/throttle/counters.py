@@ -22,6 +22,8 @@ from django.db.models import Q
 from loginguard.lib import clock, rows
 from loginguard.throttle.models import Counter
 
+COUNTER = rows.Picked(Counter, "c", ("id", "key", "count", "window_started_at", "locked_until"))
+
 MAX_LOCK = timedelta(hours=1)  # a lock never blocks the real user for longer
 LOCK_BASE = timedelta(seconds=30)  # the first lock; each further failure doubles it
 
@@ -84,7 +86,7 @@ def _by_keys_sql(count: int) -> str:
     """Counters by key, for ``count`` keys, in one indexed query."""
     marks = ", ".join(["%s"] * count)
     # Table and column names from the model, values only as parameters.
-    return (f"SELECT {rows.columns(Counter, 'c')} FROM {Counter._meta.db_table} c "  # noqa: S608
+    return (f"SELECT {COUNTER.sql} FROM {Counter._meta.db_table} c "  # noqa: S608
             f"WHERE c.key IN ({marks})")
 
 
@@ -97,7 +99,7 @@ def _statements() -> dict[str, str]:
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     # Names from the model; every value is a parameter.
     return {
-        "locked": f"SELECT {rows.columns(Counter, 'c')} FROM {table} c "  # noqa: S608
+        "locked": f"SELECT {COUNTER.sql} FROM {table} c "  # noqa: S608
                   f'WHERE c."key" = %s{lock}',
         "insert": f'INSERT INTO {table} ("key", "count", "window_started_at", '  # noqa: S608
                   '"locked_until") VALUES (%s, %s, %s, %s)',
@@ -126,7 +128,7 @@ class DatabaseStore:
     def read_many(self, keys: dict[str, timedelta | None], now: datetime
                   ) -> dict[str, State]:
         found = {row.key: row for row in (
-            rows.instance(Counter, r) for r in rows.fetch(_by_keys_sql(len(keys)), list(keys)))}
+            COUNTER.build(r) for r in rows.fetch(_by_keys_sql(len(keys)), list(keys)))}
         return {key: State(0, None) if (row := found.get(key)) is None else
                 _state(row.count, row.window_started_at, row.locked_until, now, window)
                 for key, window in keys.items()}
@@ -169,7 +171,7 @@ class DatabaseStore:
         """The key's row, locked until the transaction ends (PostgreSQL: FOR UPDATE;
         SQLite: the transaction already holds the database's write lock)."""
         found = rows.fetch(_statements()["locked"], [key])
-        return rows.instance(Counter, found[0]) if found else None
+        return COUNTER.build(found[0]) if found else None
 
     @staticmethod
     def _save(row: Counter) -> None:

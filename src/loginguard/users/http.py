@@ -12,3 +12,10 @@ class AuthenticatedHttpRequest(HttpRequest):
     annotation: the view's decorator is what makes it true."""
 
     user: User
+
+
+def actor_of(request: HttpRequest) -> User:
+    """The signed-in user of a page behind ``login_required``."""
+    user = request.user
+    assert isinstance(user, User)  # every caller is behind login_required
+    return user

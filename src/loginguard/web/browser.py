@@ -19,8 +19,8 @@ from django.contrib.sessions.middleware import SessionMiddleware as _Sessions
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware as _Csrf
 
+from loginguard.lib.paths import API_PREFIX
 from loginguard.signin.middleware import SessionBindingMiddleware as _SessionBinding
-from loginguard.web.middleware import API_PREFIX
 
 HOOKS = ("process_view", "process_exception", "process_template_response")
 # The OpenID Connect endpoints an app calls server to server (or a browser reads without

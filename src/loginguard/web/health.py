@@ -13,12 +13,17 @@ import sys
 from collections.abc import Callable
 from datetime import timedelta
 
+import redis
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
+from loginguard.emails.models import EmailStatus, OutgoingEmail
 from loginguard.lib import clock
+from loginguard.lib.paths import API_PREFIX
+from loginguard.throttle.counters import RedisStore, store
+from loginguard.web.browser import COOKIE_FREE
 
 logger = logging.getLogger("loginguard.health")
 RETRY_AFTER = 30  # seconds: how long a client should wait before trying again
@@ -35,10 +40,6 @@ def _database() -> str | None:
 
 
 def _redis() -> str | None:
-    import redis
-
-    from loginguard.throttle.counters import RedisStore, store
-
     current = store()
     if not isinstance(current, RedisStore):
         return None
@@ -50,8 +51,6 @@ def _redis() -> str | None:
 
 
 def _email_queue() -> str | None:
-    from loginguard.emails.models import EmailStatus, OutgoingEmail
-
     limit = settings.READYZ_EMAIL_QUEUE_MAX_AGE
     if not limit:
         return None
@@ -103,8 +102,6 @@ def readyz(request: HttpRequest) -> HttpResponse:
 def outage_cause() -> str | None:
     """The part that is down, when the exception being handled says so (called from the
     500 handler, inside Django's ``except``): "database" or "redis", else None."""
-    import redis
-
     exc = sys.exc_info()[1]
     # SQLite's "database is locked" is an OperationalError too: a busy moment, also a 503.
     if isinstance(exc, InterfaceError | OperationalError):
@@ -117,9 +114,6 @@ def outage_cause() -> str | None:
 def unavailable(request: HttpRequest, cause: str) -> HttpResponse:
     """503 with Retry-After: a page for people, JSON under /api/ — never a 500, and never
     a sign-in or a throttle decision made without the part that keeps its rules."""
-    from loginguard.web.browser import COOKIE_FREE
-    from loginguard.web.middleware import API_PREFIX
-
     if request.path.startswith(API_PREFIX):
         response: HttpResponse = JsonResponse(
             {"detail": "Temporarily unavailable: try again in a moment."}, status=503)

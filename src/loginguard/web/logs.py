@@ -8,9 +8,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from loginguard.web.middleware import API_PREFIX
-
-FORWARD_PATH = "/auth/forward"
+from loginguard.lib.paths import API_PREFIX, FORWARD_PATH
 
 
 class DropApiRefusals(logging.Filter):

@@ -10,10 +10,14 @@ from urllib.parse import quote, unquote
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from loginguard.emails.metrics import QueueCollector
 from loginguard.lib import metrics
 from loginguard.lib.clientip import client_ip, peer_is_trusted_proxy
+from loginguard.lib.paths import API_PREFIX
+from loginguard.signin.next_url import NEXT_KEY
+from loginguard.sso.selectors import authorize_origin
+from loginguard.web.health import readyz
 
-API_PREFIX = "/api/"  # the JSON API: bearer tokens, no cookies, JSON errors
 DOCS_PATH = "/api/v1/docs"
 # The sign-in pages, whose last form may end (through /o/authorize/) in a redirect to the
 # app a single sign-on began at (sso.selectors.authorize_origin).
@@ -36,8 +40,6 @@ class HealthCheckMiddleware:
         if request.path == "/healthz" and request.method in ("GET", "HEAD"):
             return HttpResponse("ok", content_type="text/plain")
         if request.path == "/readyz" and request.method in ("GET", "HEAD"):
-            from loginguard.web.health import readyz
-
             return readyz(request)
         if request.path == "/metrics" and settings.METRICS_TOKEN:
             return metrics_view(request)
@@ -53,7 +55,7 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
         response = HttpResponse("Unauthorized\n", status=401, content_type="text/plain")
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
-    body, content_type = metrics.exposition()
+    body, content_type = metrics.exposition(QueueCollector())
     return HttpResponse(body, content_type=content_type)
 
 
@@ -85,9 +87,6 @@ def form_origin(request: HttpRequest) -> str | None:
     the authorization a sign-in page continues. Never the origins of every tenant's apps."""
     origin = getattr(request, "lg_form_action", None)
     if origin is None and request.path.startswith(SIGN_IN_PAGES):
-        from loginguard.signin.next_url import NEXT_KEY
-        from loginguard.sso.selectors import authorize_origin
-
         session = getattr(request, "session", None)
         target = (request.POST.get("next") or request.GET.get("next")
                   or (session.get(NEXT_KEY) if session is not None else None))

@@ -4,8 +4,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_safe
 
+from loginguard.lib.paths import API_PREFIX
 from loginguard.web.health import outage_cause, unavailable
-from loginguard.web.middleware import API_PREFIX
 
 
 @require_safe

@@ -8,6 +8,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from loginguard.lib.metrics import clean_directory
+
 BIND_RE = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.\-]+):(\d{1,5})$")
 
 
@@ -40,7 +42,6 @@ class Command(BaseCommand):
             raise CommandError("--workers must be between 1 and 64.")
         metrics_directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
         if metrics_directory:  # metrics on: forget the files of processes long gone
-            from loginguard.lib.metrics import clean_directory
 
             clean_directory(Path(metrics_directory))
         host, port = parse_bind(bind)

@@ -15,7 +15,9 @@ from django_tasks_db.management.commands.db_worker import Command as DbWorkerCom
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
+from loginguard.lib.metrics import clean_directory
 from loginguard.ops import beats, wakeup
+from loginguard.ops.housekeeping import start_periodic
 
 logger = logging.getLogger("loginguard.worker")
 
@@ -104,13 +106,10 @@ class Command(DbWorkerCommand):
             raise CommandError("--exclude-queues can only be used with --queue-name=*")
         metrics_directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
         if metrics_directory:  # metrics on: forget the files of processes long gone
-            from loginguard.lib.metrics import clean_directory
 
             clean_directory(Path(metrics_directory))
         minutes = settings.HOUSEKEEPING_INTERVAL_MINUTES
         if minutes and not no_housekeeping and not options.get("batch"):
-            from loginguard.ops.housekeeping import start_periodic
-
             start_periodic(timedelta(minutes=minutes))
         if options.get("reload"):  # development only: the library's own polling loop
             super().handle(*args, **options)

@@ -1,9 +1,0 @@
-from loginguard.record.management.commands._activation import ActivationCommand
-
-
-class Command(ActivationCommand):
-    help = (
-        "Reactivate a deactivated user: they can sign in again, with a code (their old "
-        "devices and tokens stay revoked). Audited (user.reactivated, via cli)."
-    )
-    active = True
