@@ -62,10 +62,10 @@ def signin_steps(rounds: int) -> None:
     from argon2 import PasswordHasher
     from django.test import Client
 
+    from loginguard.actions.users import user_create
     from loginguard.codes import services as codes
     from loginguard.signin import services as signin
     from loginguard.tenancy.models import ClientAccount
-    from loginguard.actions.users import user_create
 
     issued: dict[int, str] = {}
     original = codes.code_issue
@@ -136,11 +136,11 @@ def signin_steps(rounds: int) -> None:
 def api_requests(n: int) -> None:
     from django.core.wsgi import get_wsgi_application
 
+    from loginguard.actions.users import user_create
     from loginguard.api import v1
     from loginguard.apitokens.auth import token_authenticate
     from loginguard.apitokens.services import api_token_create
     from loginguard.tenancy.models import ClientAccount
-    from loginguard.actions.users import user_create
 
     user = user_create(username="benchapi", email="b@api.example",
                        account=ClientAccount.objects.create(name="Bench API"),

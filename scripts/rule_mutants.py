@@ -312,7 +312,8 @@ RULES: list[tuple[str, str, str, str]] = [
      '        if "login" in demands.prompt:\n            return "prompt_login"',
      '        if False:\n            return "prompt_login"'),
     ("§11 max_age demands the password again", "sso/views.py",
-     "                clock.now() - self.user_session.created_at > timedelta(seconds=demands.max_age):",
+     "                clock.now() - self.user_session.created_at > "
+     "timedelta(seconds=demands.max_age):",
      "                False:"),
     ("§11 prompt=none answers login_required without a page", "sso/views.py",
      '        if "none" in demands.prompt:\n            return self._error_redirect(credentials, '

@@ -15,11 +15,11 @@ from django.core import mail
 from django.test import Client
 from django_tasks_db.management.commands.db_worker import Worker
 
+from loginguard.actions.tenants import account_create, connection_create, reseller_create
+from loginguard.actions.users import user_create
 from loginguard.lib import clock
 from loginguard.tenancy.models import ClientAccount, Reseller
-from loginguard.actions.tenants import account_create, connection_create, reseller_create
 from loginguard.users.models import User
-from loginguard.actions.users import user_create
 
 PASSWORD = "correct-horse-battery-staple-9"
 CHROME_WINDOWS = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "

@@ -13,9 +13,9 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
-from loginguard.apitokens.services import api_token_create
 from loginguard.actions.tenants import account_create
 from loginguard.actions.users import user_create
+from loginguard.apitokens.services import api_token_create
 
 # Loading the schema renders /api/v1/openapi.json through WSGI; it touches no database.
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())

@@ -13,11 +13,11 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from loginguard.actions.tenants import account_create
+from loginguard.actions.users import user_create
 from loginguard.emails.models import EmailStatus, OutgoingEmail
 from loginguard.emails.queue import queue_email
-from loginguard.actions.tenants import account_create
 from loginguard.users.models import User
-from loginguard.actions.users import user_create
 from tests.conftest import deliver
 
 

@@ -162,8 +162,8 @@ def test_idle_and_absolute_limits_hold_and_forwarded_activity_counts(
                                     "end_sessions", "password_elsewhere"])
 def test_a_user_who_may_no_longer_sign_in_is_refused_on_the_next_request(
         personas: Personas, change: str) -> None:
-    from loginguard.signin.sessions import sessions_end_all
     from loginguard.actions.tenants import account_set_active
+    from loginguard.signin.sessions import sessions_end_all
 
     user = personas.member
     visitor = Visitor()

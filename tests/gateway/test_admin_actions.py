@@ -181,8 +181,8 @@ def test_admin_mail_is_budgeted_per_actor(personas: Personas, signed_in: Signer)
 
 def test_suspending_an_account_ends_sessions_for_good(personas: Personas,
                                                       signed_in: Signer) -> None:
-    from loginguard.signin.models import UserSession
     from loginguard.actions.tenants import account_set_active
+    from loginguard.signin.models import UserSession
 
     bob = signed_in(personas.member)
     alice = signed_in(personas.admin, ip="203.0.113.4")

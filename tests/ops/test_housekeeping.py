@@ -23,10 +23,10 @@ from loginguard.codes.models import OneTimeCode
 from loginguard.emails.models import OutgoingEmail
 from loginguard.lib import clock
 from loginguard.ops import housekeeping
-from loginguard.users.models import EmailChange
 from loginguard.signin.models import UserSession
 from loginguard.throttle import counters
 from loginguard.throttle.models import Counter
+from loginguard.users.models import EmailChange
 from tests.conftest import Personas, Visitor, deliver
 from tests.ops.test_cli import run
 

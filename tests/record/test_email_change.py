@@ -13,8 +13,8 @@ import pytest
 
 from loginguard.devices.models import TrustedDevice
 from loginguard.lib import clock
-from loginguard.users.models import EmailChange
 from loginguard.throttle import counters
+from loginguard.users.models import EmailChange
 from tests.conftest import Personas, Visitor, deliver, emails_to, last_code
 from tests.security.conftest import unlock
 

@@ -153,3 +153,14 @@ def test_link_dies_when_the_user_is_deactivated_even_if_reactivated(personas: Pe
     response = Visitor().post(link, {"new_password1": NEW, "new_password2": NEW})
     assert response.status_code == 400
     assert User.objects.get(pk=bob.pk).check_password(PASSWORD)
+
+
+def test_a_reset_queued_under_the_tasks_old_name_is_still_sent(personas: Personas) -> None:
+    """A release before issue 26 queued its resets as record.tasks.password_reset_dispatch;
+    during an upgrade the new workers run those too (docs/operations.md, Upgrading)."""
+    from loginguard.record.tasks import password_reset_dispatch
+
+    password_reset_dispatch.using(queue_name="email").enqueue(
+        "bob@acme.example", "198.51.100.23", "Mozilla/5.0")
+    assert [m.subject for m in emails_to("bob@acme.example")
+            if "reset" in m.subject.lower()]

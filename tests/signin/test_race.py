@@ -111,10 +111,10 @@ def test_twenty_wrong_codes_at_once_are_all_counted() -> None:
 
 
 def test_twenty_code_requests_at_once_issue_at_most_five() -> None:
-    from loginguard.codes.models import CodePurpose
-    from loginguard.codes.services import QuotaError, code_issue
     from loginguard.actions.tenants import account_create
     from loginguard.actions.users import user_create
+    from loginguard.codes.models import CodePurpose
+    from loginguard.codes.services import QuotaError, code_issue
 
     bob = user_create(username="bob", email="bob@acme.example", password=PASSWORD,
                       account=account_create(name="Acme"))
@@ -187,10 +187,10 @@ def test_one_trust_form_submitted_ten_times_at_once_signs_in_once() -> None:
 
 
 def test_concurrent_token_creations_never_pass_fifty() -> None:
-    from loginguard.apitokens.models import ApiToken
-    from loginguard.apitokens.services import MAX_LIVE_TOKENS, api_token_create
     from loginguard.actions.tenants import account_create
     from loginguard.actions.users import user_create
+    from loginguard.apitokens.models import ApiToken
+    from loginguard.apitokens.services import MAX_LIVE_TOKENS, api_token_create
 
     bob = user_create(username="bob", email="bob@acme.example", password=PASSWORD,
                       account=account_create(name="Acme"))

@@ -12,15 +12,15 @@ import pytest
 from django.test import override_settings
 from jwcrypto import jwk, jwt
 
+from loginguard.actions.clients import Registered
+from loginguard.actions.tenants import account_set_active
+from loginguard.actions.users import user_set_active_by_operator
 from loginguard.audit.events import EventType
 from loginguard.audit.models import AuditEvent
 from loginguard.lib import clock
 from loginguard.ops import housekeeping
-from loginguard.actions.users import user_set_active_by_operator
 from loginguard.sso.backchannel import EVENT, deliver_logout
 from loginguard.sso.models import Authorization, BackchannelLogout, LogoutStatus
-from loginguard.actions.clients import Registered
-from loginguard.actions.tenants import account_set_active
 from tests.conftest import PASSWORD, Personas, Visitor, deliver
 from tests.security.conftest import unlock
 from tests.sso.conftest import (

@@ -13,13 +13,13 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from oauth2_provider.models import AccessToken, Grant
 
+from loginguard.actions.clients import Registered, client_create
+from loginguard.actions.tenants import account_create, connection_create
 from loginguard.audit.events import EventType
 from loginguard.audit.models import AuditEvent
 from loginguard.sso import uris
 from loginguard.sso.backchannel import deliver_logout
 from loginguard.sso.models import Authorization, BackchannelLogout, Client, Consent
-from loginguard.actions.clients import Registered, client_create
-from loginguard.actions.tenants import account_create, connection_create
 from tests.conftest import Personas, Visitor, deliver
 from tests.sso.conftest import (
     REDIRECT,

@@ -13,10 +13,10 @@ from django.conf import settings
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, Grant, RefreshToken
 
+from loginguard.actions.clients import Registered, client_create
 from loginguard.audit.events import EventType
 from loginguard.audit.models import AuditEvent
 from loginguard.sso.models import Authorization
-from loginguard.actions.clients import Registered, client_create
 from tests.conftest import Personas, Visitor
 from tests.sso.conftest import (
     REDIRECT,

@@ -24,13 +24,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from oauth2_provider.models import Application
 
+from loginguard.actions.clients import client_create
+from loginguard.actions.users import NOTIFICATIONS
 from loginguard.apitokens.models import ApiToken
 from loginguard.apitokens.services import api_token_create
 from loginguard.devices.models import TrustedDevice
-from loginguard.actions.users import NOTIFICATIONS
 from loginguard.record.views import DETAIL_FIELDS
 from loginguard.signin.models import UserSession
-from loginguard.actions.clients import client_create
 from loginguard.users.models import User
 from loginguard.web.browser import COOKIE_FREE
 from tests.conftest import PASSWORD, Personas, Visitor

@@ -41,7 +41,7 @@ def parse(header: str) -> list[Requirement]:
         raise Unreadable("X-Auth-Require is too long")
     if not header.isascii() or not header.isprintable():
         raise Unreadable("X-Auth-Require holds characters other than printable ASCII")
-    terms = [term.strip(" \t") for term in header.split(",") if term.strip(" \t")]
+    terms = [term.strip() for term in header.split(",") if term.strip()]
     if not terms:
         raise Unreadable("X-Auth-Require is present but empty")
     if len(terms) > MAX_TERMS:
@@ -53,12 +53,12 @@ def _term(term: str) -> Requirement:
     if term == "fresh-code":
         return Requirement("fresh-code")
     kind, sep, rest = term.partition("=")
-    values = tuple(value.strip(" \t") for value in rest.split("|"))
+    values = tuple(value.strip() for value in rest.split("|"))
     if not sep or not all(values):
         raise Unreadable(f"cannot read {term[:40]!r} in X-Auth-Require")
-    if kind.strip(" \t") == "role" and all(value in ROLES for value in values):
+    if kind.strip() == "role" and all(value in ROLES for value in values):
         return Requirement("role", values)
-    if kind.strip(" \t") == "account" and all(parse_id(value) for value in values):
+    if kind.strip() == "account" and all(parse_id(value) for value in values):
         return Requirement("account", tuple(str(parse_id(value)) for value in values))
     raise Unreadable(f"cannot read {term[:40]!r} in X-Auth-Require")
 
