@@ -1,7 +1,10 @@
 """`make run`: migrate, load the demo, then run the web server, the worker and the demo
-mail sink on http://127.0.0.1:8000 until Ctrl-C (or SIGTERM), which stops all three.
+mail sink on http://localhost:8000 until Ctrl-C (or SIGTERM), which stops all three.
 When nginx is installed, a sample page guarded by forward auth runs on
-http://127.0.0.1:8080/ too (docs/forward-auth.md).
+http://localhost:8080/ too (docs/forward-auth.md).
+
+``localhost``, not 127.0.0.1: browsers treat it as a secure context, and WebAuthn refuses
+an IP address as relying party, so passkeys work in the demo only under a host name.
 
 A Python supervisor rather than shell background jobs: those start with SIGINT ignored,
 so Ctrl-C would leave them running and holding the ports."""
@@ -32,11 +35,11 @@ def environment() -> dict[str, str]:
         key_file.chmod(0o600)
     return {**os.environ, "SECRET_KEY": key_file.read_text().strip(), "DEBUG": "false",
             "OIDC_PRIVATE_KEY_FILE": str(signing_key()),
-            "SECURE_COOKIES": "false", "BASE_URL": "http://127.0.0.1:8000",
+            "SECURE_COOKIES": "false", "BASE_URL": "http://localhost:8000",
             "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": "8025",
             "DEV_MAILBOX_DIR": str(VAR / "mailbox"),
             # The forward-auth sample (nginx on :8080, same host: cookies ignore ports).
-            "TRUSTED_PROXIES": "127.0.0.1", "FORWARD_AUTH_HOSTS": "127.0.0.1",
+            "TRUSTED_PROXIES": "127.0.0.1", "FORWARD_AUTH_HOSTS": "localhost",
             "DATABASE_URL": os.environ.get("DATABASE_URL",
                                            f"sqlite:///{VAR / 'loginguard.sqlite3'}")}
 
@@ -76,7 +79,7 @@ def example_app(env: dict[str, str]) -> list[str]:
     client = json.loads(saved.read_text())
     env.update({"ACME_CLIENT_ID": client["client_id"],
                 "ACME_CLIENT_SECRET": client["client_secret"],
-                "ACME_ISSUER": "http://127.0.0.1:8000", "ACME_BASE_URL": ACME,
+                "ACME_ISSUER": "http://localhost:8000", "ACME_BASE_URL": ACME,
                 "ACME_VAR_DIR": str(VAR / "acme"), "PYTHONPATH": str(ROOT)})
     return [str(ROOT / ".venv" / "bin" / "granian"), "--interface", "wsgi", "--host",
             "127.0.0.1", "--port", "8001", "--workers", "1", "--log-level", "warning",
@@ -91,7 +94,7 @@ SAMPLE_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <li>X-Auth-Email: <!--# echo var="auth_email" default="" --></li>
 <li>X-Auth-Account: <!--# echo var="auth_account" default="" --></li>
 <li>X-Auth-Role: <!--# echo var="auth_role" default="" --></li></ul>
-<p><a href="http://127.0.0.1:8000/">Back to loginguard</a> (log out there).</p>
+<p><a href="http://localhost:8000/">Back to loginguard</a> (log out there).</p>
 </body></html>
 """
 
@@ -180,11 +183,11 @@ def main() -> int:
     sample = forward_auth_sample()
     if sample is not None:
         children.append(subprocess.Popen(sample, cwd=ROOT, start_new_session=True))
-    print("\nloginguard is running: open http://127.0.0.1:8000/   "
+    print("\nloginguard is running: open http://localhost:8000/   "
           "(mailbox: /dev/mailbox/)   Ctrl-C stops it.", flush=True)
     print(f"An app that signs in with loginguard (OpenID Connect): {ACME}/", flush=True)
     if sample is not None:
-        print("A sample app guarded by forward auth (nginx): http://127.0.0.1:8080/",
+        print("A sample app guarded by forward auth (nginx): http://localhost:8080/",
               flush=True)
     try:
         while all(child.poll() is None for child in children):

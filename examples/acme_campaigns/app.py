@@ -19,7 +19,7 @@ import django
 from django.conf import settings
 
 VAR = Path(os.environ.get("ACME_VAR_DIR", Path.cwd() / "var" / "acme"))
-ISSUER = os.environ.get("ACME_ISSUER", "http://127.0.0.1:8000").rstrip("/")
+ISSUER = os.environ.get("ACME_ISSUER", "http://localhost:8000").rstrip("/")
 BASE_URL = os.environ.get("ACME_BASE_URL", "http://127.0.0.1:8001").rstrip("/")
 
 if not settings.configured:

@@ -47,7 +47,7 @@ if any(len(key) < 32 for key in SECRET_KEY_FALLBACKS):
         "SECRET_KEY_FALLBACKS has a key shorter than 32 characters: list the old keys "
         "exactly as they were, separated by commas.")
 
-BASE_URL = env.url("BASE_URL", "http://127.0.0.1:8000", schemes=("http", "https"))
+BASE_URL = env.url("BASE_URL", "http://localhost:8000", schemes=("http", "https"))
 ALLOWED_HOSTS = env.csv("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 TRUSTED_PROXIES = env.networks("TRUSTED_PROXIES")
 SECURE_COOKIES = env.flag("SECURE_COOKIES", True)
@@ -56,6 +56,10 @@ SECURE_COOKIES = env.flag("SECURE_COOKIES", True)
 # session cookie is shared with, when they are not served under loginguard's own host.
 FORWARD_AUTH_HOSTS = env.hosts("FORWARD_AUTH_HOSTS")
 SESSION_COOKIE_DOMAIN = env.cookie_domain("SESSION_COOKIE_DOMAIN")
+# Passkeys (SPEC §14, docs/security.md): the WebAuthn relying party is BASE_URL's host
+# unless this names a parent domain of it (passkeys then work on its sibling hosts too).
+# An IP address cannot be one: with an IP BASE_URL, passkeys are unavailable (`check`).
+WEBAUTHN_RP_ID = env.rp_id("WEBAUTHN_RP_ID", BASE_URL)
 REDIS_URL = env.raw("REDIS_URL")
 if REDIS_URL is not None:
     REDIS_URL = env.url("REDIS_URL", "", schemes=("redis", "rediss", "unix"))
@@ -80,6 +84,7 @@ INSTALLED_APPS = [
     "loginguard.throttle",
     "loginguard.codes",
     "loginguard.devices",
+    "loginguard.factors",
     "loginguard.signin",
     "loginguard.apitokens",
     "loginguard.security",
@@ -110,6 +115,7 @@ MIDDLEWARE = [
     "loginguard.web.browser.AuthenticationMiddleware",
     "loginguard.web.browser.MessageMiddleware",
     "loginguard.web.browser.SessionBindingMiddleware",
+    "loginguard.web.browser.EnrollmentGate",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

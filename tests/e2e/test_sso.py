@@ -171,7 +171,7 @@ def test_authlib_session_gets_refreshes_revokes_and_reads_userinfo(sso: Sso) -> 
     jwt.JWTClaimsRegistry(iss={"essential": True, "value": metadata["issuer"]},
                           aud={"essential": True, "value": sso.rp_id},
                           nonce={"essential": True, "value": nonce}).validate(id_token.claims)
-    assert id_token.claims["amr"] == ["pwd", "otp"]
+    assert id_token.claims["amr"] == ["pwd", "otp", "mfa"]
     assert id_token.claims["account"]["name"] == "SSO Corp"
     info = client.get(metadata["userinfo_endpoint"]).json()
     assert info["sub"] == id_token.claims["sub"] and info["role"] == "client_admin"
@@ -272,7 +272,7 @@ def test_a_strict_relying_party_signs_in_refreshes_reads_userinfo_and_logs_out(
                 state=started["state"], nonce=started["nonce"])
     assert "error" not in tokens, tokens  # the library checked iss, signature, nonce, ...
     claims = tokens["claims"]
-    assert claims["amr"] == ["pwd", "otp"] and claims["account"]["name"] == "SSO Corp"
+    assert claims["amr"] == ["pwd", "otp", "mfa"] and claims["account"]["name"] == "SSO Corp"
     info = rp("userinfo", strict, access_token=tokens["access_token"], sub=claims["sub"])
     assert info["sub"] == claims["sub"] and info["preferred_username"] == "erin"
     renewed = rp("refresh", strict, refresh_token=tokens["refresh_token"])

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 
 from loginguard.apitokens.services import api_token_create
 from loginguard.audit.models import AuditEvent
@@ -22,7 +23,7 @@ NEW = "an-invited-users-passphrase"
 def invite_link(address: str) -> str:
     [mail] = [m for m in emails_to(address) if "invited" in m.subject]
     return re.search(r"http://[^\s]+/invite/[^\s]+/", str(mail.body)).group(0)[  # type: ignore[union-attr]
-        len("http://127.0.0.1:8000"):]
+        len(settings.BASE_URL):]
 
 
 def test_reseller_creates_an_account_with_an_invited_admin(personas: Personas,

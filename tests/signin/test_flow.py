@@ -154,7 +154,9 @@ def test_pending_login_holds_ids_and_times_never_the_password(personas: Personas
     assert PASSWORD not in stored
     pending = session["lg_pending"]
     assert set(pending) == {"user_id", "challenge", "started_at", "fingerprint", "stage",
-                            "device_id", "auth_hash"}
+                            "device_id", "auth_hash", "methods", "method", "code_sent",
+                            "proof", "enroll"}
+    assert pending["methods"] == ["email"] and pending["proof"] == ""
     # An HMAC of the password hash (Django's session auth hash), never the hash itself.
     assert pending["auth_hash"] not in User.objects.get(username="bob").password
 

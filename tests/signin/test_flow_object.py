@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
 
 from loginguard.factors.proofs import Proof
-from loginguard.signin.flow import NeedCode, NeedTrust, Refused, SignedIn, SignInFlow
+from loginguard.signin.flow import NeedSecondStep, NeedTrust, Refused, SignedIn, SignInFlow
 from tests.conftest import CHROME_WINDOWS, HOME_IP, PASSWORD, Personas, last_code
 
 
@@ -46,7 +46,7 @@ def test_each_stage_answers_with_an_outcome(personas: Personas) -> None:
     browser = Browser()
     assert isinstance(step(browser, "password", username="bob", password="wrong-one-1"),
                       Refused)
-    assert step(browser, "password", username="bob", password=PASSWORD) == NeedCode()
+    assert step(browser, "password", username="bob", password=PASSWORD) == NeedSecondStep()
     assert step(browser, "code", submitted="000000" if last_code("bob@acme.example")
                 != "000000" else "111111") == Refused(
         "That code is not right. Check the latest email and type its 6 digits.")
@@ -77,4 +77,4 @@ def test_a_stage_out_of_turn_says_where_the_browser_belongs(personas: Personas) 
         "Your sign-in took longer than 10 minutes or was interrupted. Sign in again.",
         restart=True)
     step(browser, "password", username="bob", password=PASSWORD)
-    assert step(browser, "trust", choice="no", device_name="") == NeedCode()
+    assert step(browser, "trust", choice="no", device_name="") == NeedSecondStep()

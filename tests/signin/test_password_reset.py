@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 
 from loginguard.apitokens.services import api_token_create
 from loginguard.codes.models import OneTimeCode
@@ -22,7 +23,7 @@ def reset_link(address: str) -> str:
     [message] = [m for m in emails_to(address) if "Reset" in m.subject]
     match = re.search(r"http://[^\s]+/password/reset/[^\s]+/", str(message.body))
     assert match, message.body
-    return match.group(0).replace("http://127.0.0.1:8000", "")
+    return match.group(0).replace(settings.BASE_URL, "")
 
 
 def open_link(browser: Visitor, link: str) -> str:
@@ -121,7 +122,7 @@ def test_links_come_from_base_url_not_the_host_header(personas: Personas,
                    HTTP_HOST="localhost:9999")
     [message] = deliver()
     assert "localhost:9999" not in str(message.body)
-    assert "http://127.0.0.1:8000/password/reset/" in str(message.body)
+    assert f"{settings.BASE_URL}/password/reset/" in str(message.body)
 
 
 def test_reset_requests_are_rate_limited_per_address(personas: Personas) -> None:

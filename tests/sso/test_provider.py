@@ -70,7 +70,7 @@ def test_anonymous_authorize_signs_in_with_the_code_and_comes_back_with_claims(
     assert len(claims["sub"]) == 32
     assert claims["preferred_username"] == "bob" and claims["email"] == "bob@acme.example"
     assert claims["email_verified"] is True  # the code just went to that address
-    assert claims["amr"] == ["pwd", "otp"] and claims["acr"] == "urn:loginguard:code"
+    assert claims["amr"] == ["pwd", "otp", "mfa"] and claims["acr"] == "urn:loginguard:code"
     assert claims["account"] == {"id": str(personas.account.pk), "name": "Acme"}
     assert claims["role"] == "client_user"
     assert claims["reseller"] == {"id": str(personas.reseller.pk), "name": "Northwind"}

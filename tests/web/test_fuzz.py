@@ -44,6 +44,26 @@ AUTHORIZE = ["response_type", "client_id", "redirect_uri", "scope", "state", "no
 RP_LOGOUT = ["id_token_hint", "client_id", "post_logout_redirect_uri", "state"]
 # Every page (GET, with the query parameters some of them read) and every form (POST, with
 # the fields it reads); {} is where an id goes.
+# The passkey endpoints read a JSON body (form fields are no answer to them; JSON is
+# fuzzed in tests/factors/test_passkey_views.py); the other factor forms read fields.
+PASSKEY_JSON = ["/login/passkey/options/", "/login/passkey/",
+                "/login/verify/passkey/options/", "/login/verify/passkey/",
+                "/password/reset/{}/factor/passkey/options/",
+                "/password/reset/{}/factor/passkey/", "/security/unlock/passkey/options/",
+                "/security/unlock/passkey/", "/security/factors/passkeys/options/",
+                "/security/factors/passkeys/add/"]
+FACTOR_FORMS = {"/login/verify/method/": ["method"], "/login/recovery/": ["recovery_code"],
+                "/security/factors/enroll/": [],
+                "/security/factors/passkeys/{}/rename/": ["name"],
+                "/security/factors/passkeys/{}/remove/": [],
+                "/security/factors/apps/add/": ["name", "code"],
+                "/security/factors/apps/{}/remove/": [],
+                "/security/factors/recovery-codes/": [],
+                "/security/factors/recovery-codes/remove/": [],
+                "/gateway/factor-policy/": ["factor_policy", "accounts_factor_policy"],
+                "/accounts/{}/factor-policy/": ["factor_policy", "admin_factor_policy"],
+                "/accounts/{}/users/{}/reset-factors/": []}
+FACTOR_PATHS = [*PASSKEY_JSON, *FACTOR_FORMS]
 PAGES = {"/": [], "/about/": [], "/login/": ["next"], "/login/verify/": [], "/login/trust/": [],
          "/logout/": [], "/auth/forward": [], "/login/verify/resend/": [],
          "/security/unlock/": [], "/security/lock/": [], "/security/password/": [],
@@ -68,19 +88,22 @@ PAGES = {"/": [], "/about/": [], "/login/": ["next"], "/login/verify/": [], "/lo
          "/accounts/{}/apps/{}/delete/": [],
          # Single sign-on (sso/urls.py, an include): every parameter the provider reads.
          "/o/authorize/": AUTHORIZE, "/o/userinfo/": [], "/o/logout/": RP_LOGOUT,
-         "/.well-known/openid-configuration": [], "/o/.well-known/jwks.json": []}
+         "/.well-known/openid-configuration": [], "/o/.well-known/jwks.json": [],
+         # Factors beyond the mailbox (SPEC §14).
+         **{path: [] for path in FACTOR_PATHS}, "/login/passkey/options/": ["next"]}
 FORMS = {"/login/": ["username", "password", "next"], "/login/verify/": ["code"],
          "/auth/forward": [], "/users/{}/deactivate/": [], "/users/{}/reactivate/": [],
          "/gateway/ip-policy/": ["ip_match"], "/gateway/accounts/{}/rename/": ["name"],
          "/gateway/accounts/{}/suspend/": [], "/gateway/accounts/{}/resume/": [],
          "/login/verify/resend/": [], "/login/trust/": ["trust", "device_name"],
-         "/logout/": [], "/password/reset/": ["email"], "/password/reset/{}/{}/": PASSWORDS,
+         "/logout/": [], "/password/reset/": ["email"], "/password/reset/{}/{}/": [*PASSWORDS, "step", "code", "recovery_code"],
          "/invite/{}/{}/": PASSWORDS, "/users/{}/": DETAILS,
          "/users/{}/permissions/": ["is_client_admin", "is_active"],
          "/users/{}/notifications/": list(NOTIFICATIONS), "/users/{}/email/confirm/": ["code"],
          "/users/{}/email/cancel/": [], "/users/{}/email/approve/": [],
-         "/password/reset/{}/set-password/": PASSWORDS, "/invite/{}/set-password/": PASSWORDS,
-         "/security/unlock/": ["password"],
+         "/password/reset/{}/set-password/": [*PASSWORDS, "step", "code", "recovery_code"],
+         "/invite/{}/set-password/": PASSWORDS,
+         "/security/unlock/": ["password", "code", "recovery_code"],
          "/security/lock/": [], "/security/devices/remove-all/": [],
          "/security/devices/{}/rename/": ["name"], "/security/devices/{}/remove/": [],
          "/security/sessions/end-others/": [], "/security/sessions/{}/end/": [],
@@ -100,7 +123,8 @@ FORMS = {"/login/": ["username", "password", "next"], "/login/verify/": ["code"]
                        "code_verifier", "refresh_token", "scope"],
          "/o/revoke_token/": ["token", "token_type_hint", "client_id", "client_secret"],
          "/o/introspect/": ["token", "token_type_hint", "client_id", "client_secret"],
-         "/o/userinfo/": ["access_token"], "/o/logout/": [*RP_LOGOUT, "allow"]}
+         "/o/userinfo/": ["access_token"], "/o/logout/": [*RP_LOGOUT, "allow"],
+         **{path: ["credential", "name"] for path in PASSKEY_JSON}, **FACTOR_FORMS}
 REQUESTS = [("GET", path) for path in PAGES] + [("POST", path) for path in FORMS]
 # Routes the fuzzing leaves to their own tests: the JSON API (schemathesis) and the demo
 # mailbox (absent in production: 404 here).

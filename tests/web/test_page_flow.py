@@ -152,7 +152,7 @@ def test_the_code_page_says_why_a_trusted_device_is_asked(personas: Personas) ->
     clock.advance(timedelta(days=31))
     response = visitor.password("bob")
     assert response["Location"] == "/login/verify/"
-    assert b"a trusted device asks for a code once every 30 days" in \
+    assert b"a trusted device asks for a second factor once every 30 days" in \
         visitor.get("/login/verify/").content
     fresh = Visitor(ip="203.0.113.77")
     fresh.password("bob")

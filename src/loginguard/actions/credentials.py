@@ -17,9 +17,10 @@ from loginguard.audit.services import audit_log
 from loginguard.codes.models import CodePurpose
 from loginguard.codes.services import codes_revoke_all
 from loginguard.devices.models import TrustedDevice
-from loginguard.devices.request_info import RequestInfo
+from loginguard.devices.request_info import NO_REQUEST, RequestInfo
 from loginguard.devices.services import current_device, trusted_devices_revoke_all
 from loginguard.emails import kinds as emails
+from loginguard.factors.models import AuthenticatorApp, Passkey, RecoveryCode
 from loginguard.signin.services import own_password_error
 from loginguard.signin.sessions import session_follow_auth_hash, sessions_end_all
 from loginguard.throttle import policies
@@ -33,6 +34,7 @@ RULES = {
     "password_changed": (True, True, False),   # tokens only when the user asks
     "email_changed": (False, False, False),
     "deactivated": (True, True, True),
+    "factors_reset": (True, True, False),      # a lost phone: sign in again from scratch
 }
 
 
@@ -175,3 +177,23 @@ def user_unlock_by_operator(*, user: User) -> int:
         audit_log(event_type=EventType.USER_UNLOCKED, subject=user, actor=None,
                   extra={"via": "cli", "counters": cleared})
     return cleared
+
+
+def factors_reset(*, actor: User | None, target: User, info: RequestInfo = NO_REQUEST,
+                  via: str = "") -> None:
+    """"Reset sign-in factors" (SPEC §14), for a user who lost every factor: their
+    passkeys, authenticator apps and recovery codes are removed, every session ends and
+    their trusted devices are revoked, and they are told by email. They sign in again with
+    the password and an emailed code, and enrol again under their account's policy. A
+    client admin for their users, a connected reseller user for the account's users, the
+    operator's ``reset_factors`` (``actor`` None)."""
+    if actor is not None and not can_edit_permissions(actor, target):
+        raise PermissionDenied
+    with transaction.atomic():
+        removed = {"passkeys": Passkey.objects.filter(user=target).delete()[0],
+                   "apps": AuthenticatorApp.objects.filter(user=target).delete()[0],
+                   "recovery_codes": RecoveryCode.objects.filter(user=target).delete()[0]}
+        credentials_revoke(user=target, reason="factors_reset")
+        audit_log(event_type=EventType.FACTORS_RESET, subject=target, actor=actor, info=info,
+                  extra={**removed, **({"via": via} if via else {})})
+        emails.send_factors_reset(user=target, by=actor)

@@ -4,15 +4,26 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from loginguard.access.rules import can_administer
 from loginguard.actions.users import user_create
 from loginguard.audit.events import EventType
 from loginguard.audit.services import audit_log
 from loginguard.devices.request_info import NO_REQUEST, RequestInfo
+from loginguard.emails import kinds as emails
+from loginguard.factors.policy import LABELS, satisfies
+from loginguard.factors.registry import enrolled
 from loginguard.signin.sessions import sessions_end_all
-from loginguard.tenancy.models import ClientAccount, Connection, IpMatch, Reseller
+from loginguard.tenancy.models import (
+    INHERIT,
+    ClientAccount,
+    Connection,
+    FactorLevel,
+    IpMatch,
+    Reseller,
+)
+from loginguard.tenancy.policy import factor_level_for
 from loginguard.users.models import User, UserKind
 from loginguard.users.validators import charset_error
 
@@ -188,3 +199,77 @@ def _set_active(tenant: ClientAccount | Reseller, active: bool, *, users: QueryS
                   account=account, reseller=reseller,
                   extra={"sessions_ended": ended, **({"via": via} if via else {})})
     return ended
+
+
+# --- factor policies (SPEC §14) ------------------------------------------------------------
+
+ACCOUNT_FIELDS = ("factor_policy", "admin_factor_policy")  # "" inherits / same as users
+RESELLER_FIELDS = ("factor_policy", "accounts_factor_policy")
+
+
+def account_set_factor_policy(*, actor: User, account: ClientAccount, level: str,
+                              admin_level: str, info: RequestInfo = NO_REQUEST) -> bool:
+    """A client account's level ("" for its reseller's default) and a stricter one for
+    its admins ("" for the same), set by those who administer it."""
+    if not can_administer(actor, account):
+        raise PermissionDenied
+    return _factor_policy_write(target=account, changes={
+        "factor_policy": level, "admin_factor_policy": admin_level}, actor=actor, info=info)
+
+
+def reseller_set_factor_policy(*, actor: User, reseller: Reseller, level: str,
+                               accounts_level: str, info: RequestInfo = NO_REQUEST) -> bool:
+    """The level of the reseller's own users, and the default of its client accounts, set
+    by one of its reseller users in the gateway."""
+    if actor.reseller_id != reseller.pk:
+        raise PermissionDenied
+    return _factor_policy_write(target=reseller, changes={
+        "factor_policy": level, "accounts_factor_policy": accounts_level}, actor=actor,
+        info=info)
+
+
+def factor_policy_set_by_operator(*, target: ClientAccount | Reseller,
+                                  changes: dict[str, str]) -> bool:
+    """``loginguard set_factor_policy``: audited ``via: cli``. Whether anything changed."""
+    return _factor_policy_write(target=target, changes=changes, actor=None, info=NO_REQUEST,
+                                via="cli")
+
+
+def _affected(target: ClientAccount | Reseller) -> QuerySet[User]:
+    users = User.objects.select_related("account__reseller", "reseller")
+    if isinstance(target, ClientAccount):
+        return users.filter(account=target)
+    return users.filter(Q(reseller=target) | Q(account__reseller=target))
+
+
+def _factor_policy_write(*, target: ClientAccount | Reseller, changes: dict[str, str],
+                         actor: User | None, info: RequestInfo, via: str = "") -> bool:
+    allowed = ACCOUNT_FIELDS if isinstance(target, ClientAccount) else RESELLER_FIELDS
+    for field, value in changes.items():
+        inherits = isinstance(target, ClientAccount) and value == INHERIT
+        if field not in allowed or not (inherits or value in FactorLevel.values):
+            raise ValidationError("Choose email, app_or_passkey or passkey.")
+    changed = {k: v for k, v in changes.items() if getattr(target, k) != v}
+    if not changed:
+        return False
+    before = {user.pk: factor_level_for(user) for user in _affected(target)}
+    extra: dict[str, object] = {field: {"from": getattr(target, field), "to": value}
+                                for field, value in changed.items()}
+    with transaction.atomic():
+        type(target).objects.filter(pk=target.pk).update(**changed)
+        for field, value in changed.items():
+            setattr(target, field, value)
+        if isinstance(target, ClientAccount):
+            audit_log(event_type=EventType.ACCOUNT_FACTOR_POLICY_CHANGED, actor=actor,
+                      account=target, reseller=target.reseller, info=info,
+                      extra={**extra, **({"via": via} if via else {})})
+        else:
+            audit_log(event_type=EventType.RESELLER_FACTOR_POLICY_CHANGED, actor=actor,
+                      reseller=target, info=info,
+                      extra={**extra, **({"via": via} if via else {})})
+        for user in _affected(target):  # told when what they must prove changed
+            level = factor_level_for(user)
+            if level != before.get(user.pk, level):
+                emails.send_factor_policy(user=user, level=level, label=LABELS[level],
+                                          ready=satisfies(enrolled(user), level))
+    return True

@@ -21,6 +21,7 @@ from loginguard.access.rules import can_administer, visible_users
 from loginguard.actions import users as user_actions
 from loginguard.apitokens.auth import token_authenticate
 from loginguard.devices.request_info import RequestInfo
+from loginguard.factors.registry import kinds_of, with_kinds
 from loginguard.lib.clientip import client_ip
 from loginguard.users.models import User
 
@@ -97,6 +98,13 @@ class MeOut(Schema):
     kind: str
     is_client_admin: bool
     account: AccountOut
+    factors: list[str] = Field(
+        default_factory=list, description="The kinds of sign-in factor beyond the emailed "
+        "code the user has: passkey, app, recovery_codes (never a secret).")
+
+    @staticmethod
+    def resolve_factors(obj: User) -> list[str]:
+        return kinds_of(obj)
 
 
 @api.exception_handler(Http404)
@@ -153,7 +161,7 @@ def account(request: HttpRequest) -> Any:
 @api.get("/users", response={200: list[MeOut], **ERRORS}, summary="Users you can see")
 @paginate(Pagination)
 def users(request: HttpRequest) -> Any:
-    return visible_users(actor_of(request)).order_by("username_key")
+    return with_kinds(visible_users(actor_of(request))).order_by("username_key")
 
 
 class InviteIn(Schema):

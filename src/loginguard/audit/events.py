@@ -54,3 +54,14 @@ class EventType(models.TextChoices):
     SSO_REFUSED = "sso.refused", "Sign-in to an app refused"
     SSO_APP_REVOKED = "sso.app_revoked", "Connected app disconnected"
     SSO_LOGOUT_FAILED = "sso.logout_failed", "App could not be told of a sign-out"
+    FACTOR_ADDED = "factor.added", "Sign-in factor added"
+    FACTOR_REMOVED = "factor.removed", "Sign-in factor removed"
+    FACTOR_RENAMED = "factor.renamed", "Sign-in factor renamed"
+    FACTOR_USED = "factor.used", "Sign-in factor used"
+    FACTORS_RESET = "factors.reset", "Sign-in factors reset"
+    RECOVERY_CODE_USED = "recovery_code.used", "Recovery code used"
+    RECOVERY_CODES_GENERATED = "recovery_codes.generated", "Recovery codes generated"
+    PASSKEY_COUNTER_REGRESSED = "passkey.counter_regressed", "Passkey refused: counter went back"
+    ACCOUNT_FACTOR_POLICY_CHANGED = "account.factor_policy_changed", "Factor policy changed"
+    RESELLER_FACTOR_POLICY_CHANGED = ("reseller.factor_policy_changed",
+                                      "Reseller factor policy changed")

@@ -4,6 +4,7 @@ import enum
 import hmac
 import re
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.db import transaction
@@ -86,7 +87,7 @@ def code_verify(*, user: User, purpose: CodePurpose, challenge: str, submitted: 
     more tries than the budgets allow; a right code clears the lock-out count."""
     attempt = policies.code_attempt(user.pk, purpose)
     if not attempt.allowed:  # locked: even the right code is refused, and counted
-        _count_failure(user, purpose, policies.code_failed(user.pk, purpose), info)
+        count_failure(user, purpose, policies.code_failed(user.pk, purpose), info)
         return Verdict.LOCKED
     text = "".join(str(submitted).split()) if isinstance(submitted, str) else ""
     live = OneTimeCode.objects.filter(
@@ -94,7 +95,7 @@ def code_verify(*, user: User, purpose: CodePurpose, challenge: str, submitted: 
     ).first()
     verdict = _judge(live, user, purpose, challenge, text)
     if verdict is not Verdict.OK:
-        return _count_failure(user, purpose, attempt.state, info) or verdict
+        return count_failure(user, purpose, attempt.state, info) or verdict
     policies.code_succeeded(user.pk, purpose)
     audit_log(event_type=EventType.CODE_VERIFIED, subject=user, actor=user, info=info,
               extra={"purpose": str(purpose)})
@@ -125,10 +126,10 @@ def _judge(live: OneTimeCode | None, user: User, purpose: str, challenge: str,
     return Verdict.OK if claimed == 1 else Verdict.USED_UP
 
 
-def _count_failure(user: User, purpose: str, state: policies.State,
-                   info: RequestInfo) -> Verdict | None:
+def count_failure(user: User, purpose: str, state: policies.State,
+                  info: RequestInfo, factor: str = "email") -> Verdict | None:
     audit_log(event_type=EventType.CODE_FAILED, subject=user, actor=user, info=info,
-              extra={"consecutive": state.count, "purpose": purpose})
+              extra={"consecutive": state.count, "purpose": purpose, "factor": factor})
     if state.count == policies.CODE_LOCK_FROM and purpose == CodePurpose.LOGIN:
         # SPEC §2.1: the password was right, so a lock-out here is a compromise signal.
         # (An email-change code proves no password: its lock-out sends no such alert.)
@@ -141,3 +142,22 @@ def _count_failure(user: User, purpose: str, state: policies.State,
 
 def codes_revoke_all(*, user: User) -> None:
     OneTimeCode.objects.filter(user=user, used_at=None, revoked=False).update(revoked=True)
+
+
+def factor_check(*, user: User, info: RequestInfo, factor: str,
+                 check: Callable[[], bool]) -> Verdict:
+    """A factor's code (an authenticator app's, a recovery code) judged on the sign-in code
+    step's lock (SPEC §14: wrong app and recovery codes count like wrong emailed codes):
+    counted before ``check`` runs, refused while locked, cleared by a right one."""
+    attempt = policies.code_attempt(user.pk, CodePurpose.LOGIN)
+    if not attempt.allowed:
+        count_failure(user, CodePurpose.LOGIN,
+                      policies.code_failed(user.pk, CodePurpose.LOGIN), info, factor)
+        return Verdict.LOCKED
+    if not check():
+        return count_failure(user, CodePurpose.LOGIN, attempt.state, info,
+                             factor) or Verdict.WRONG
+    policies.code_succeeded(user.pk, CodePurpose.LOGIN)
+    audit_log(event_type=EventType.FACTOR_USED, subject=user, actor=user, info=info,
+              extra={"factor": factor})
+    return Verdict.OK

@@ -118,3 +118,31 @@ def send_email_change_approval(*, user: User, new_email: str, requested_by: User
 
 def send_account_deactivated(*, user: User, by: User | None) -> None:
     queue_email(kind="account_deactivated", to=user.email, context=_context(user, by=by))
+
+
+def send_factor_changed(*, user: User, added: bool, factor: str, name: str, ip: str) -> None:
+    # Always sent: a factor added by someone else is the start of a takeover, a factor
+    # removed the end of a protection.
+    queue_email(kind="factor_changed", to=user.email, context=_context(
+        user, added=added, factor=factor, name=name, ip=ip))
+
+
+def send_recovery_codes_generated(*, user: User, replaced: bool, ip: str) -> None:
+    queue_email(kind="recovery_codes_generated", to=user.email,
+                context=_context(user, replaced=replaced, ip=ip))
+
+
+def send_recovery_code_used(*, user: User, remaining: int, info: RequestInfo) -> None:
+    queue_email(kind="recovery_code_used", to=user.email,
+                context=_device_context(user, info, remaining=remaining))
+
+
+def send_factors_reset(*, user: User, by: User | None) -> None:
+    queue_email(kind="factors_reset", to=user.email, context=_context(user, by=by))
+
+
+def send_factor_policy(*, user: User, level: str, label: str, ready: bool) -> None:
+    """The account now asks for more (or less) at sign-in; ``ready``: the user already has
+    what it asks for."""
+    queue_email(kind="factor_policy", to=user.email, context=_context(
+        user, level=level, label=label, ready=ready))

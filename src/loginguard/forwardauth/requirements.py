@@ -6,8 +6,9 @@
 Terms are separated by commas and must all hold; ``|`` separates alternatives within a
 term. ``role=`` names one of ``client_admin``, ``client_user``, ``reseller_user``;
 ``account=`` a client account id the user belongs to (reseller users: an active account
-of their reseller they are connected to); ``fresh-code`` wants a code entered in this
-sign-in, not a trusted-device skip. A header that cannot be read is refused, never
+of their reseller they are connected to); ``fresh-code`` wants a second factor entered in
+this sign-in (a code, a passkey), not a trusted-device skip; ``passkey`` wants a passkey
+used in this sign-in (SPEC §14). A header that cannot be read is refused, never
 ignored: a typo in a proxy's configuration must not open a route to everyone."""
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ MAX_TERMS = 16
 
 @dataclass(frozen=True)
 class Requirement:
-    kind: str  # "role", "account" or "fresh-code"
+    kind: str  # "role", "account", "fresh-code" or "passkey"
     values: tuple[str, ...] = ()
 
 
@@ -50,8 +51,8 @@ def parse(header: str) -> list[Requirement]:
 
 
 def _term(term: str) -> Requirement:
-    if term == "fresh-code":
-        return Requirement("fresh-code")
+    if term in ("fresh-code", "passkey"):
+        return Requirement(term)
     kind, sep, rest = term.partition("=")
     values = tuple(value.strip() for value in rest.split("|"))
     if not sep or not all(values):
@@ -63,12 +64,15 @@ def _term(term: str) -> Requirement:
     raise Unreadable(f"cannot read {term[:40]!r} in X-Auth-Require")
 
 
-def unmet(requirements: list[Requirement], *, user: User, fresh_code: bool) -> str | None:
+def unmet(requirements: list[Requirement], *, user: User, fresh_code: bool,
+          passkey: bool = False) -> str | None:
     """Why this user and sign-in do not meet the requirements, or None."""
     for requirement in requirements:
         if requirement.kind == "fresh-code" and not fresh_code:
-            return ("this app needs an emailed code entered at sign-in; this sign-in "
+            return ("this app needs a second factor entered at sign-in; this sign-in "
                     "skipped it on a trusted device")
+        if requirement.kind == "passkey" and not passkey:
+            return "this app needs a sign-in with a passkey"
         if requirement.kind == "role" and role_of(user) not in requirement.values:
             return f"this app needs the role {' or '.join(requirement.values)}"
         if requirement.kind == "account" and not _in_account(user, requirement.values):

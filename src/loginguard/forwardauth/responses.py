@@ -13,11 +13,12 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.html import escape
 
 from loginguard.access.rules import role_of
-from loginguard.factors.proofs import second_factor
+from loginguard.factors.proofs import phishing_resistant, second_factor
 from loginguard.forwardauth import requirements
 from loginguard.lib.clientip import peer_is_trusted_proxy
+from loginguard.signin.middleware import ENROLL_URL
 from loginguard.signin.next_url import MAX_NEXT, safe_next
-from loginguard.signin.sessions import proofs_of
+from loginguard.signin.sessions import enrollment_due, proofs_of
 from loginguard.users.models import User
 
 USER_HEADERS = ("X-Auth-User", "X-Auth-User-Id", "X-Auth-Email", "X-Auth-Account",
@@ -45,11 +46,12 @@ def login_url(request: HttpRequest) -> str:
     return f"{base}?next={quote(target, safe='')}" if target else base
 
 
-def unauthorized(request: HttpRequest) -> HttpResponse:
+def unauthorized(request: HttpRequest, location: str | None = None) -> HttpResponse:
     """401, with ``Location`` naming the sign-in page (nginx turns it into a redirect
     with ``auth_request_set``); the body takes a browser there when a proxy passes the
-    answer on as it is (Traefik, Caddy)."""
-    location = login_url(request)
+    answer on as it is (Traefik, Caddy). ``location``: somewhere else to send it (the
+    enrolment page of a user who must add a factor first)."""
+    location = location or login_url(request)
     link = escape(location)
     response = HttpResponse(
         f'<!doctype html><meta http-equiv="refresh" content="0;url={link}">'
@@ -71,13 +73,17 @@ def refused(reason: str) -> HttpResponse:
 def granted(request: HttpRequest, user: User, session: Mapping[str, Any]) -> HttpResponse:
     """200 with who the user is, when the route's ``X-Auth-Require`` holds; else 403.
     Absent, the header asks nothing more; present, it must be read (or it is a 403)."""
+    if enrollment_due(session):  # SPEC §14: nothing else until the factor is added
+        return unauthorized(request, f"{settings.BASE_URL}{ENROLL_URL}")
     header = request.META.get("HTTP_X_AUTH_REQUIRE")
     try:
         demanded = requirements.parse(header) if header is not None else []
     except requirements.Unreadable as problem:
         return refused(str(problem))
+    proofs = proofs_of(session)
     reason = requirements.unmet(demanded, user=user,
-                                fresh_code=second_factor(proofs_of(session)) is not None)
+                                fresh_code=second_factor(proofs) is not None,
+                                passkey=phishing_resistant(proofs))
     if reason is not None:
         return refused(reason)
     response = HttpResponse(status=200, content_type="text/plain")

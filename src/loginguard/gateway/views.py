@@ -26,24 +26,27 @@ from loginguard.access.guards import (
 from loginguard.access.logs import account_security_log
 from loginguard.access.rules import reseller_accounts
 from loginguard.actions.clients import client_create, client_delete
-from loginguard.actions.credentials import password_reset_send
+from loginguard.actions.credentials import factors_reset, password_reset_send
 from loginguard.actions.tenants import (
     account_create_with_admin,
     account_rename,
     account_set_active,
+    account_set_factor_policy,
     account_set_ip_policy,
     connection_create,
     connection_delete,
+    reseller_set_factor_policy,
     reseller_set_ip_policy,
 )
 from loginguard.actions.users import user_create
 from loginguard.audit.events import EventType
 from loginguard.devices.request_info import RequestInfo
+from loginguard.factors.registry import with_kinds, without_factor_beyond_email
 from loginguard.lib.ids import parse_id
 from loginguard.lib.pages import confirm_page, post_or_redirect
 from loginguard.sso.models import Client
 from loginguard.sso.selectors import account_client
-from loginguard.tenancy.models import ClientAccount, Connection, IpMatch
+from loginguard.tenancy.models import ClientAccount, Connection, FactorLevel, IpMatch
 from loginguard.users.http import actor_of
 from loginguard.users.models import User, UserKind
 
@@ -98,7 +101,7 @@ def render_home(request: HttpRequest, actor: User, *, status: int = 200,
     accounts = [(a, a.pk in connected) for a in reseller_accounts(actor)]
     return render(request, "gateway/home.html", {
         "accounts": accounts, "reseller": actor.reseller, "ip_choices": IpMatch.choices,
-        **extra}, status=status)
+        "factor_choices": FactorLevel.choices, **extra}, status=status)
 
 
 @page
@@ -201,10 +204,15 @@ def gateway_account_resume(request: HttpRequest, account_id: str) -> HttpRespons
 
 def render_admin(request: HttpRequest, account: ClientAccount, *, status: int = 200,
                  **extra: Any) -> HttpResponse:
-    users = User.objects.filter(account=account).order_by("username_key")
+    users = with_kinds(User.objects.filter(account=account)).order_by("username_key")
+    factor_filter = request.GET.get("factors", "")
+    if factor_filter == "none":
+        users = without_factor_beyond_email(users)
     clients = Client.objects.filter(account=account).select_related("application")
     return render(request, "gateway/admin.html", {
         "account": account, "users": users, "ip_choices": IpMatch.choices,
+        "factor_choices": FactorLevel.choices,
+        "factor_filter": factor_filter if factor_filter == "none" else "",
         "clients": clients, **extra}, status=status)
 
 
@@ -309,3 +317,63 @@ def account_log(request: HttpRequest, account_id: str) -> HttpResponse:
         "account": account, "log": log, "users": User.objects.filter(account=account),
         "event_types": EventType.choices, "user_filter": user_filter,
         "type_filter": type_filter if type_filter in EventType.values else ""})
+
+
+@page
+@post_or_redirect(lambda request, account_id, **kw: f"/accounts/{account_id}/")
+def account_factor_policy(request: HttpRequest, account_id: str) -> HttpResponse:
+    account = administered_account(request, account_id)
+    try:
+        account_set_factor_policy(actor=actor_of(request), account=account,
+                                  level=request.POST.get("factor_policy", ""),
+                                  admin_level=request.POST.get("admin_factor_policy", ""),
+                                  info=RequestInfo.of(request))
+    except ValidationError as exc:
+        return render_admin(request, account, status=400, factor_policy_errors=exc.messages)
+    messages.success(request, "Factor policy saved. Everyone affected was told by email; "
+                              "it applies from their next sign-in.")
+    return redirect("account_admin", account_id=account.pk)
+
+
+@page
+@require_http_methods(["GET", "HEAD", "POST"])
+def account_reset_factors(request: HttpRequest, account_id: str, user_id: str) -> HttpResponse:
+    """"Reset sign-in factors" for a user who lost them all (a confirmation first)."""
+    account = administered_account(request, account_id)
+    target = access_account_user(actor_of(request), account, user_id)
+    if request.method != "POST":
+        return confirm_page(
+            request, title="Reset sign-in factors",
+            question=f"Reset the sign-in factors of {target.username} ({target.email})?",
+            consequence="Their passkeys, authenticator apps and recovery codes are removed, "
+                        "they are signed out everywhere, and they are told by email. Until "
+                        "they add new ones, their password and an emailed code sign them "
+                        "in. Do this only when you know it is them asking.",
+            label="Reset factors", cancel_url=f"/accounts/{account.pk}/")
+    try:
+        factors_reset(actor=actor_of(request), target=target, info=RequestInfo.of(request))
+    except PermissionDenied:
+        messages.error(request, "You cannot reset your own sign-in factors: another "
+                                "administrator has to.")
+    else:
+        messages.success(request, f"The sign-in factors of {target.username} are reset; "
+                                  "they were told by email.")
+    return redirect("account_admin", account_id=account.pk)
+
+
+@page
+@post_or_redirect(lambda request, **kw: "/gateway/")
+def gateway_factor_policy(request: HttpRequest) -> HttpResponse:
+    """The factor level of the reseller's own users and its accounts' default."""
+    actor = reseller_actor(request)
+    assert actor.reseller is not None
+    try:
+        reseller_set_factor_policy(
+            actor=actor, reseller=actor.reseller,
+            level=request.POST.get("factor_policy", ""),
+            accounts_level=request.POST.get("accounts_factor_policy", ""),
+            info=RequestInfo.of(request))
+    except ValidationError as exc:
+        return render_home(request, actor, status=400, factor_policy_errors=exc.messages)
+    messages.success(request, "Factor policy saved. Everyone affected was told by email.")
+    return redirect("gateway")

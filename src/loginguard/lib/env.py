@@ -107,6 +107,20 @@ class Env:
                 "with that domain and its subdomains.")
         return host
 
+    def rp_id(self, name: str, base_url: str) -> str | None:
+        """A WebAuthn relying party id: ``base_url``'s host or a parent domain of it."""
+        value = self.raw(name)
+        if value is None:
+            return None
+        host = (urlsplit(base_url).hostname or "").lower()
+        rp = value.lower()
+        if not _HOST.fullmatch(rp) or not (host == rp or host.endswith(f".{rp}")):
+            raise ImproperlyConfigured(
+                f"{name}={value!r} is neither BASE_URL's host ({host}) nor a parent domain "
+                "of it: browsers refuse passkeys for any other name. Unset it to use "
+                "BASE_URL's host.")
+        return rp
+
     def networks(self, name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         result = []
         for item in self.csv(name, []):

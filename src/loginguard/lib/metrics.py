@@ -20,6 +20,10 @@ from loginguard.lib.paths import API_PREFIX, FORWARD_PATH
 SIGNINS = Counter("loginguard_signins", "Sign-in attempts by outcome: trusted (a trusted "
                   "device, no code), code (with an emailed code), refused (wrong "
                   "password or unknown user), locked (refused by a throttle).", ["outcome"])
+SIGNINS_BY_FACTOR = Counter(
+    "loginguard_signins_by_factor", "Completed sign-ins by what passed the second step: "
+    "passkey, app, email, recovery_code, or trusted_device (skipped on a trusted device).",
+    ["factor"])
 CODES = Counter("loginguard_codes", "Emailed codes: sent, accepted, failed (wrong code).",
                 ["event"])
 ALERTS = Counter("loginguard_alerts", "Untrusted-device sign-in alerts queued.")
@@ -49,8 +53,9 @@ _BY_EVENT: dict[str, tuple[Any, dict[str, str]]] = {
 def audit_event(event_type: str, extra: Mapping[str, Any]) -> None:
     """Count a committed security event."""
     if event_type == "login.succeeded":
-        # The sign-in decided its outcome (trusted, code): counted as it says.
+        # The sign-in decided its outcome (trusted, code) and its factor: counted as said.
         SIGNINS.labels(outcome=str(extra.get("outcome", "code"))).inc()
+        SIGNINS_BY_FACTOR.labels(factor=str(extra.get("factor", "email"))).inc()
     elif event_type == "login.throttled":
         SIGNINS.labels(outcome="locked").inc()
         THROTTLE_LOCKS.labels(kind="password").inc()

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import Any, Generic, TypeVar
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Model
 
 M = TypeVar("M", bound=Model)
@@ -53,28 +53,34 @@ class Picked(Generic[M]):
     def width(self) -> int:
         return len(self.fields)
 
-    def _converters(self) -> list[tuple[Any, list[Converter]]]:
+    def _converters(self, db: Any) -> list[tuple[int, Any, list[Converter]]]:
         # Per database (alias and backend): the converters depend on the backend and the
-        # settings only, so they are worked out once per process.
-        cache: dict[tuple[str, str], list[tuple[Any, list[Converter]]]] = \
+        # settings only, so they are worked out once per process; columns that need none
+        # (most, on PostgreSQL) are left out.
+        cache: dict[tuple[str, str], list[tuple[int, Any, list[Converter]]]] = \
             self.__dict__.setdefault("lg_converters", {})
-        key = (connection.alias, connection.vendor)
+        key = (db.alias, db.vendor)
         if key not in cache:
             found = []
-            for field in self.fields:
+            for i, field in enumerate(self.fields):
                 column = field.get_col(self.alias)
-                found.append((column, [*connection.ops.get_db_converters(column),
-                                       *column.get_db_converters(connection)]))
+                converters = [*db.ops.get_db_converters(column),
+                              *column.get_db_converters(db)]
+                if converters:
+                    found.append((i, column, converters))
             cache[key] = found
         return cache[key]
 
     def build(self, row: Sequence[Any], start: int = 0) -> M:
         """The instance whose columns start at ``row[start]``, the others deferred."""
+        db = connections[DEFAULT_DB_ALIAS]
         values = list(row[start:start + len(self.fields)])
-        for i, (column, converters) in enumerate(self._converters()):
+        for i, column, converters in self._converters(db):
+            value = values[i]
             for convert in converters:
-                values[i] = convert(values[i], column, connection)
-        return self.model.from_db(connection.alias, self.names, values)
+                value = convert(value, column, db)
+            values[i] = value
+        return self.model.from_db(db.alias, self.names, values)
 
     def none_if_null(self, row: Sequence[Any], start: int = 0) -> M | None:
         """``build``, or None when the row's primary key column is NULL (an outer join

@@ -26,10 +26,11 @@ from loginguard.audit.models import AuditEvent
 from loginguard.codes.models import OneTimeCode
 from loginguard.emails.models import EmailStatus, OutgoingEmail
 from loginguard.emails.tasks import requeue_stuck, stuck_emails
+from loginguard.factors.models import UsedChallenge
 from loginguard.lib import clock
 from loginguard.ops.beats import FORGET_AFTER, live_workers
 from loginguard.ops.models import PeriodicJob, WorkerBeat
-from loginguard.signin.models import UserSession
+from loginguard.signin.models import TrustClaim, UserSession
 from loginguard.signin.sessions import ABSOLUTE_LIFETIME, IDLE_TIMEOUT, SEEN_RESOLUTION
 from loginguard.sso.models import Authorization, BackchannelLogout, LogoutStatus
 from loginguard.throttle.models import Counter
@@ -76,6 +77,16 @@ def _email_changes(now: datetime) -> QuerySet:
 def _counters(now: datetime) -> QuerySet:
     return Counter.objects.filter(window_started_at__lt=now - COUNTER_IDLE).filter(
         Q(locked_until__isnull=True) | Q(locked_until__lt=now))
+
+
+def _trust_claims(now: datetime) -> QuerySet:
+    # A claim only matters while its pending sign-in could be submitted (10 minutes).
+    return TrustClaim.objects.filter(created_at__lt=now - timedelta(days=1))
+
+
+def _passkey_challenges(now: datetime) -> QuerySet:
+    # A challenge lives five minutes; its "answered" mark is kept a day.
+    return UsedChallenge.objects.filter(created_at__lt=now - timedelta(days=1))
 
 
 def _email_bodies(now: datetime) -> QuerySet:
@@ -145,6 +156,9 @@ SWEEPS = [
     Sweep("email_changes", "email changes not finished within 14 days", _email_changes),
     Sweep("throttle_counters", "throttle counters untouched for 30 days, not locked",
           _counters),
+    Sweep("trust_claims", "marks of sign-ins finished a day ago", _trust_claims),
+    Sweep("passkey_challenges", "marks of passkey challenges answered a day ago",
+          _passkey_challenges),
     Sweep("email_bodies", "bodies (codes, links) of sent or failed emails",
           _email_bodies, clear_bodies=True),
     Sweep("task_results", "finished queue entries older than 14 days", _task_results),

@@ -96,7 +96,9 @@ def _own(model: type[Any], request: AuthenticatedHttpRequest, object_id: str) ->
 @post_or_redirect(lambda request: f"/users/{request.user.pk}/#security")
 def unlock(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
-    error = security_unlock(request, user=user, password=request.POST.get("password"))
+    error = security_unlock(request, user=user, password=request.POST.get("password"),
+                            code=request.POST.get("code"),
+                            recovery_code=request.POST.get("recovery_code"))
     if error:
         stash(request, unlock_error=error)
         return _back(request)

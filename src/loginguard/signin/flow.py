@@ -1,20 +1,26 @@
-"""The sign-in as one flow of ordered stages (SPEC §2; STYLE habit 3): password, then the
-emailed code, then the trust prompt, each answering with an explicit outcome. The HTML
-views turn outcomes into redirects, cookies and pages; a JSON or OpenID Connect front end
-can drive the same flow (a later stage, e.g. an authorize step, resumes after
-``SignedIn``). All state between stages is the session's pending login (ids and times)."""
+"""The sign-in as one flow of ordered stages (SPEC §2, §14; STYLE habit 3): the password,
+then the second step (the strongest factor the user has that their account accepts: a
+passkey, an authenticator app's code, the emailed code, or a recovery code), then the trust
+prompt, each answering with an explicit outcome. A passkey alone is also a whole sign-in
+(``passwordless``). The HTML views turn outcomes into redirects, cookies and pages; a JSON
+or OpenID Connect front end can drive the same flow. All state between stages is the
+session's pending login (ids and times)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
+from loginguard.access.rules import may_sign_in
 from loginguard.audit.events import EventType
 from loginguard.codes.services import Verdict
 from loginguard.devices.cookie import set_secret
 from loginguard.devices.request_info import RequestInfo
+from loginguard.factors import passkeys
+from loginguard.factors.policy import missing_level
 from loginguard.factors.proofs import Proof
 from loginguard.signin import services
 from loginguard.signin.pending import STAGE_CODE, STAGE_TRUST, PendingLogin
@@ -23,9 +29,11 @@ from loginguard.users.models import User
 from loginguard.users.selectors import user_by_id
 
 STAGE_PASSWORD = "password"
-# Set by a sign-in an app demanded a code for (OpenID Connect acr_values, sso.views): the
-# code is asked even on a trusted device whose last code is under 30 days old.
+# Set by a sign-in an app demanded a second factor for (OpenID Connect acr_values,
+# sso.views): it is asked even on a trusted device whose last code is under 30 days old;
+# FORCE_PASSKEY_KEY: the second factor must be a passkey.
 FORCE_CODE_KEY = "lg_force_code"
+FORCE_PASSKEY_KEY = "lg_force_passkey"
 # In order. A pending login is at one of the stages after the password.
 STAGES = (STAGE_PASSWORD, STAGE_CODE, STAGE_TRUST)
 
@@ -37,8 +45,12 @@ CODE_MESSAGES = {
     Verdict.LOCKED: "Too many wrong codes. The code step is locked for a while; try again "
                     "later. If this wasn't you, change your password.",
 }
+APP_WRONG = ("That code is not right. Type the 6 digits your authenticator app shows for "
+             "loginguard now (each code works once).")
+RECOVERY_WRONG = ("That recovery code is not right, or it was used before. Each code works "
+                  "once: check the list you saved.")
 RESTART = ("Your sign-in took longer than 10 minutes or was interrupted. Sign in again.")
-WITH_CODE = [Proof.PASSWORD, Proof.EMAIL_CODE]
+PASSKEY_UNKNOWN = "That passkey did not sign you in. Try again, or sign in with your password."
 
 
 @dataclass(frozen=True)
@@ -52,8 +64,8 @@ class SignedIn:
 
 
 @dataclass(frozen=True)
-class NeedCode:
-    """The code stage is next; ``problem`` when no code could be sent (the quota)."""
+class NeedSecondStep:
+    """The second step is next; ``problem`` when no code could be sent (the quota)."""
 
     notice: str | None = None
     problem: str | None = None
@@ -73,7 +85,7 @@ class Refused:
     restart: bool = False
 
 
-Outcome = SignedIn | NeedCode | NeedTrust | Refused
+Outcome = SignedIn | NeedSecondStep | NeedTrust | Refused
 
 
 class SignInFlow:
@@ -90,20 +102,25 @@ class SignInFlow:
         result = services.password_check(username=username, password=password, info=self.info)
         if result.user is None:
             return Refused(result.error or services.GENERIC_ERROR)
-        force_code = bool(self.request.session.pop(FORCE_CODE_KEY, False))
+        session = self.request.session
+        force_code = bool(session.pop(FORCE_CODE_KEY, False))
+        passkey_only = bool(session.pop(FORCE_PASSKEY_KEY, False))
         step = services.after_password(user=result.user, info=self.info,
-                                       candidates=result.devices, force_code=force_code)
+                                       candidates=result.devices, force_code=force_code,
+                                       passkey_only=passkey_only)
         if step.signed_in_with is not None:
-            return self._sign_in(result.user, proofs=[Proof.PASSWORD, Proof.TRUSTED_DEVICE])
-        assert step.pending is not None
-        if self.request.session.session_key is not None:
+            return self._sign_in(result.user, proofs=[Proof.PASSWORD, Proof.TRUSTED_DEVICE],
+                                 enroll=missing_level(result.user))
+        if step.pending is None:
+            return Refused(step.refused or services.GENERIC_ERROR)
+        if session.session_key is not None:
             # A pre-set session id must not carry into sign-in. (With none, the session is
             # created with a fresh key when the response saves it: one write, not two.)
-            self.request.session.cycle_key()
-        step.pending.save(self.request.session)
-        return NeedCode(problem=step.quota_error)
+            session.cycle_key()
+        step.pending.save(session)
+        return NeedSecondStep(problem=step.quota_error)
 
-    # --- stage 2: the emailed code ---------------------------------------------------------
+    # --- stage 2: the second step ----------------------------------------------------------
 
     def at(self, stage: str) -> tuple[PendingLogin, User] | Outcome:
         """The pending login and its user when the browser is at ``stage``; otherwise the
@@ -120,7 +137,7 @@ class SignInFlow:
         if pending is None:
             return self._restart()
         if pending.stage != stage:
-            return NeedTrust() if pending.stage == STAGE_TRUST else NeedCode()
+            return NeedTrust() if pending.stage == STAGE_TRUST else NeedSecondStep()
         user = user_by_id(pending.user_id)
         if user is None or not user.is_active or not services.pending_valid(
                 user=user, pending=pending, info=self.info):
@@ -128,33 +145,126 @@ class SignInFlow:
         return pending, user
 
     def code(self, *, submitted: object) -> Outcome:
+        """A code typed at the second step: the emailed one, or the authenticator app's."""
         found = self.at(STAGE_CODE)
         if not isinstance(found, tuple):
             return found
         pending, user = found
-        verdict = services.code_step(user=user, pending=pending, submitted=submitted,
-                                     info=self.info)
+        if pending.method not in ("email", "app"):
+            return NeedSecondStep()
+        verdict, proof = services.code_step(user=user, pending=pending, submitted=submitted,
+                                            info=self.info)
         if verdict is not Verdict.OK:
-            return Refused(CODE_MESSAGES[verdict])
-        device = services.stale_device(user=user, pending=pending)
-        if device is not None:  # trusted already: the code was due after 30 days
-            services.trusted_device_refreshed(device=device, info=self.info)
-            return self._sign_in(user, proofs=[Proof.PASSWORD, Proof.EMAIL_CODE,
-                                               Proof.TRUSTED_DEVICE])
-        pending.stage = STAGE_TRUST
+            wrong = APP_WRONG if proof is Proof.APP_CODE and verdict is not Verdict.LOCKED \
+                else CODE_MESSAGES[verdict]
+            return Refused(wrong)
+        return self._passed(pending, user, proof)
+
+    def recovery(self, *, submitted: object) -> Outcome:
+        """A recovery code instead of the second factor."""
+        found = self.at(STAGE_CODE)
+        if not isinstance(found, tuple):
+            return found
+        pending, user = found
+        if "recovery_codes" not in pending.methods:
+            return NeedSecondStep()
+        verdict = services.recovery_step(user=user, submitted=submitted, info=self.info)
+        if verdict is not Verdict.OK:
+            return Refused(CODE_MESSAGES[verdict] if verdict is Verdict.LOCKED
+                           else RECOVERY_WRONG)
+        return self._passed(pending, user, Proof.RECOVERY_CODE)
+
+    def choose(self, *, method: object) -> Outcome:
+        """Another of the accepted second steps ("Email me a code instead", "Use your
+        authenticator app", …); choosing the email sends a code."""
+        found = self.at(STAGE_CODE)
+        if not isinstance(found, tuple):
+            return found
+        pending, user = found
+        if not isinstance(method, str) or method not in pending.methods:
+            return NeedSecondStep()
+        pending.method = method
+        problem = None
+        if method == "email" and not pending.code_sent:
+            problem = services.email_code_send(user=user, pending=pending, info=self.info,
+                                               cooldown=False)
         pending.save(self.request.session)
-        return NeedTrust()
+        return NeedSecondStep(problem=problem)
 
     def resend(self) -> Outcome:
         found = self.at(STAGE_CODE)
         if not isinstance(found, tuple):
             return found
         pending, user = found
-        problem = services.send_code(user=user, pending=pending, info=self.info,
-                                     cooldown=True)
+        if pending.method != "email":
+            return NeedSecondStep()
+        problem = services.email_code_send(user=user, pending=pending, info=self.info,
+                                           cooldown=True)
+        pending.save(self.request.session)
         if problem:
-            return NeedCode(problem=problem)
-        return NeedCode(notice="A new code is on its way. Earlier codes no longer work.")
+            return NeedSecondStep(problem=problem)
+        return NeedSecondStep(notice="A new code is on its way. Earlier codes no longer work.")
+
+    def passkey_options(self) -> dict[str, Any] | Outcome:
+        """The options of the second step's passkey ceremony (the user's passkeys)."""
+        found = self.at(STAGE_CODE)
+        if not isinstance(found, tuple):
+            return found
+        pending, user = found
+        if "passkey" not in pending.methods:
+            return NeedSecondStep()
+        return passkeys.authentication_options(session=self.request.session,
+                                               purpose=passkeys.SECOND_STEP, user=user)
+
+    def passkey(self, *, credential: object) -> Outcome:
+        """The browser's passkey answer at the second step."""
+        found = self.at(STAGE_CODE)
+        if not isinstance(found, tuple):
+            return found
+        pending, user = found
+        if "passkey" not in pending.methods:
+            return NeedSecondStep()
+        try:
+            used = passkeys.passkey_verify(session=self.request.session, credential=credential,
+                                           purpose=passkeys.SECOND_STEP, user=user,
+                                           info=self.info)
+        except passkeys.Refused as refused:
+            return Refused(str(refused))
+        return self._passed(pending, user, used.proof)
+
+    def _passed(self, pending: PendingLogin, user: User, proof: Proof) -> Outcome:
+        """The second step passed: a trusted device whose code was due signs in now (its
+        30 days start again); any other browser goes to the trust prompt."""
+        device = services.stale_device(user=user, pending=pending)
+        if device is not None:
+            services.trusted_device_refreshed(device=device, info=self.info)
+            return self._sign_in(user, proofs=[Proof.PASSWORD, proof, Proof.TRUSTED_DEVICE],
+                                 enroll=pending.enroll)
+        pending.stage = STAGE_TRUST
+        pending.proof = str(proof)
+        pending.save(self.request.session)
+        return NeedTrust()
+
+    # --- a passkey alone: both steps at once -------------------------------------------------
+
+    def passwordless_options(self) -> dict[str, Any]:
+        return passkeys.authentication_options(session=self.request.session,
+                                               purpose=passkeys.SIGN_IN)
+
+    def passwordless(self, *, credential: object) -> Outcome:
+        """"Sign in with a passkey": a discoverable credential with user verification is the
+        whole sign-in (no password, no code, no trust prompt); the session is bound to this
+        device like any other."""
+        try:
+            used = passkeys.passkey_verify(session=self.request.session, credential=credential,
+                                           purpose=passkeys.SIGN_IN, info=self.info)
+        except passkeys.Refused as refused:
+            return Refused(str(refused))
+        user = user_by_id(used.user.pk)
+        if user is None or not may_sign_in(user):
+            return Refused(PASSKEY_UNKNOWN)
+        PendingLogin.clear(self.request.session)
+        return self._sign_in(user, proofs=[used.proof])
 
     # --- stage 3: the trust prompt ---------------------------------------------------------
 
@@ -163,16 +273,18 @@ class SignInFlow:
         if not isinstance(found, tuple):
             return found
         pending, user = found
+        proofs = [Proof.PASSWORD, Proof(pending.proof or Proof.EMAIL_CODE)]
         with transaction.atomic():
             if not services.trust_claim(pending=pending):
                 # A concurrent submit of this same form signed in already: leave the
                 # session alone (its cookie is the winner's) and go on.
-                return SignedIn(proofs=WITH_CODE)
+                return SignedIn(proofs=proofs)
             if choice == "no":
                 services.trust_declined(user=user, info=self.info)
-                return self._sign_in(user, proofs=WITH_CODE)
+                return self._sign_in(user, proofs=proofs, enroll=pending.enroll)
             secret = services.trust_accepted(user=user, name=device_name, info=self.info)
-            return self._sign_in(user, proofs=WITH_CODE, new_device_secret=secret,
+            return self._sign_in(user, proofs=proofs, enroll=pending.enroll,
+                                 new_device_secret=secret,
                                  notice=f"“{device_name}” is now a trusted device.")
 
     # --- the end of a sign-in ---------------------------------------------------------------
@@ -183,9 +295,9 @@ class SignInFlow:
         session_end(self.request, event=EventType.SESSION_ENDED, info=self.info)
         return was_signed_in
 
-    def _sign_in(self, user: User, *, proofs: list[Proof], new_device_secret: str | None = None,
-                 notice: str | None = None) -> SignedIn:
-        session_start(self.request, user=user, info=self.info, proofs=proofs)
+    def _sign_in(self, user: User, *, proofs: list[Proof], enroll: str = "",
+                 new_device_secret: str | None = None, notice: str | None = None) -> SignedIn:
+        session_start(self.request, user=user, info=self.info, proofs=proofs, enroll=enroll)
         return SignedIn(proofs=proofs, new_device_secret=new_device_secret, notice=notice)
 
     def _restart(self) -> Refused:

@@ -8,7 +8,8 @@ from django.shortcuts import redirect
 
 from loginguard.audit.events import EventType
 from loginguard.devices.request_info import RequestInfo
-from loginguard.signin.sessions import binding_violation, session_end
+from loginguard.signin.next_url import remember_next
+from loginguard.signin.sessions import binding_violation, enrollment_due, session_end
 from loginguard.tenancy.policy import ip_policy_for
 
 MESSAGES = {
@@ -38,4 +39,28 @@ class SessionBindingMiddleware:
                             info=RequestInfo.of(request), reason=reason)
                 messages.warning(request, MESSAGES[reason])
                 return redirect("login")
+        return self.get_response(request)
+
+
+# What a session that must still add a factor may reach: the enrolment page and what it
+# posts to, logging out, the static files (health checks never reach this middleware).
+ENROLLING_MAY = ("/security/factors/", "/logout/", "/static/", "/dev/mailbox/")
+ENROLL_URL = "/security/factors/enroll/"
+
+
+class EnrollmentGate:
+    """A user whose account asks for a factor they have not got signs in with what they
+    have once more, and is then kept on the enrolment page until they add it (SPEC §14):
+    every other page, an app's /o/authorize/ included, sends them there (and on to where
+    they were going once done). Forward auth answers them 401 with that page's URL."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated and enrollment_due(request.session) and \
+                not request.path.startswith(ENROLLING_MAY):
+            if request.method in ("GET", "HEAD"):
+                remember_next(request.session, request.get_full_path())
+            return redirect(ENROLL_URL)
         return self.get_response(request)

@@ -23,3 +23,16 @@ class UserSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.browser} on {self.os} ({self.ip})"
+
+
+class TrustClaim(models.Model):
+    """A pending sign-in's last step, taken once: of several concurrent submits of one
+    trust form (or passkey answers), the one whose insert wins signs in; the others find
+    its row (the unique challenge) and go on without a second session, device or alert.
+    Housekeeping removes rows older than a day."""
+
+    challenge = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"claim of {self.challenge[:8]}…"

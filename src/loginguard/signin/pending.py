@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,13 +33,23 @@ class PendingLogin:
     # The user's session auth hash at the password step (Django's HMAC of the password
     # hash): a password change or reset since then ends this pending login.
     auth_hash: str = ""
+    # The second step (factors.registry keys, strongest first): what it accepts, what it
+    # asks for now, and whether an emailed code went out for it.
+    methods: list[str] = field(default_factory=lambda: ["email"])
+    method: str = "email"
+    code_sent: bool = False
+    # Set once the second step passed: how (a factors.proofs.Proof value).
+    proof: str = ""
+    # The level the user must reach before going on once signed in ("" none).
+    enroll: str = ""
 
     @classmethod
     def begin(cls, *, user_id: int, fp: Fingerprint, device_id: int | None,
-              auth_hash: str) -> PendingLogin:
+              auth_hash: str, methods: tuple[str, ...], enroll: str) -> PendingLogin:
         return cls(user_id=user_id, challenge=secrets.token_urlsafe(24),
                    started_at=clock.now().isoformat(), fingerprint=fp.as_dict(),
-                   device_id=device_id, auth_hash=auth_hash)
+                   device_id=device_id, auth_hash=auth_hash, methods=list(methods),
+                   method=methods[0] if methods else "", enroll=enroll)
 
     def started_on(self, policy: str, current: Fingerprint) -> bool:
         """The browser is the one that passed the password step: same browser and OS

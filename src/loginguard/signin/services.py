@@ -7,18 +7,28 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from django.contrib.auth.hashers import check_password, make_password
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from loginguard.access.rules import may_sign_in
 from loginguard.audit.events import EventType
 from loginguard.audit.services import audit_log
-from loginguard.codes.models import CodePurpose, OneTimeCode
-from loginguard.codes.services import QuotaError, Verdict, code_issue, code_verify
+from loginguard.codes.models import CodePurpose
+from loginguard.codes.services import (
+    QuotaError,
+    Verdict,
+    code_issue,
+    code_verify,
+    factor_check,
+)
 from loginguard.devices import services as devices
 from loginguard.devices.cookie import new_secret
 from loginguard.devices.models import TrustedDevice
 from loginguard.devices.request_info import RequestInfo
 from loginguard.emails import kinds as emails
+from loginguard.factors import policy, recovery, totp
+from loginguard.factors.proofs import Proof
+from loginguard.lib import clock
+from loginguard.signin.models import TrustClaim
 from loginguard.signin.pending import PendingLogin
 from loginguard.tenancy.policy import ip_policy_for
 from loginguard.throttle import policies
@@ -98,33 +108,49 @@ def _duration(seconds: int) -> str:
 
 @dataclass(frozen=True)
 class Next:
-    """Where a stage sends the browser: sign in now (``device``), or ask for the code."""
+    """Where a stage sends the browser: sign in now (``device``), ask for the second step
+    (``pending``), or nothing fits (``refused``: an app demands a passkey the user has
+    not got)."""
 
     signed_in_with: TrustedDevice | None = None
     pending: PendingLogin | None = None
     quota_error: str | None = None
+    refused: str | None = None
+
+
+NO_PASSKEY = ("The app you are signing in to asks for a passkey, and this account has "
+              "none. Sign in without the app, add a passkey in the Security section of "
+              "your user record, then try the app again.")
 
 
 def after_password(*, user: User, info: RequestInfo,
                    candidates: list[TrustedDevice] | None = None,
-                   force_code: bool = False) -> Next:
-    """Stage 2 entry (SPEC §2.3): a trusted device whose last code is under 30 days old
-    skips the code (unless an app demanded one: ``force_code``); everything else gets a
-    fresh code by email."""
+                   force_code: bool = False, passkey_only: bool = False) -> Next:
+    """The second step's entry (SPEC §2.3, §14): a trusted device whose last code is under
+    30 days old skips it (unless an app demanded a factor in this sign-in: ``force_code``,
+    ``passkey_only``); everything else is asked for the strongest factor the user has that
+    the account's policy accepts, and an emailed code goes out only when that is the
+    email."""
     device = devices.trusted_device_match(user=user, secret=info.device_secret,
                                           current=info.fingerprint, candidates=candidates)
-    if device is not None and devices.code_is_fresh(device) and not force_code:
+    if device is not None and devices.code_is_fresh(device) and not (force_code or
+                                                                      passkey_only):
         devices.trusted_device_used(device=device, info=info, code_verified=False)
         return Next(signed_in_with=device)
+    step = policy.second_step(user, passkey_only=passkey_only)
+    if not step.methods:
+        return Next(refused=NO_PASSKEY)
     pending = PendingLogin.begin(user_id=user.pk, fp=info.fingerprint,
                                  device_id=device.pk if device else None,
-                                 auth_hash=user.get_session_auth_hash())
-    return Next(pending=pending, quota_error=send_code(user=user, pending=pending, info=info,
-                                                      cooldown=False))
+                                 auth_hash=user.get_session_auth_hash(),
+                                 methods=step.methods, enroll=step.enroll)
+    problem = email_code_send(user=user, pending=pending, info=info, cooldown=False) \
+        if pending.method == "email" else None
+    return Next(pending=pending, quota_error=problem)
 
 
-def send_code(*, user: User, pending: PendingLogin, info: RequestInfo,
-              cooldown: bool) -> str | None:
+def email_code_send(*, user: User, pending: PendingLogin, info: RequestInfo,
+                    cooldown: bool) -> str | None:
     """Issue and email a code for this pending login; an error message on quota."""
     try:
         with transaction.atomic():
@@ -133,13 +159,24 @@ def send_code(*, user: User, pending: PendingLogin, info: RequestInfo,
             emails.send_verification_code(user=user, code=code, info=info)
     except QuotaError as exc:
         return f"{exc} Wait {_duration(exc.wait_seconds)} before asking for another code."
+    pending.code_sent = True
     return None
 
 
 def code_step(*, user: User, pending: PendingLogin, submitted: object,
-              info: RequestInfo) -> Verdict:
+              info: RequestInfo) -> tuple[Verdict, Proof]:
+    """A code typed at the second step: the emailed code, or the authenticator app's."""
+    if pending.method == "app":
+        return factor_check(user=user, info=info, factor="app", check=lambda: (
+            totp.app_code_matches(user, submitted) is not None)), Proof.APP_CODE
     return code_verify(user=user, purpose=CodePurpose.LOGIN, challenge=pending.challenge,
-                       submitted=submitted, info=info)
+                       submitted=submitted, info=info), Proof.EMAIL_CODE
+
+
+def recovery_step(*, user: User, submitted: object, info: RequestInfo) -> Verdict:
+    """A recovery code instead of the second factor (it counts on the code step's lock)."""
+    return factor_check(user=user, info=info, factor="recovery_code", check=lambda: (
+        recovery.code_use(user=user, submitted=submitted, info=info)))
 
 
 def stale_device(*, user: User, pending: PendingLogin) -> TrustedDevice | None:
@@ -163,13 +200,16 @@ def pending_valid(*, user: User, pending: PendingLogin, info: RequestInfo) -> bo
 
 
 def trust_claim(*, pending: PendingLogin) -> bool:
-    """Take this pending login's trust step, once: of several concurrent submits of one
-    trust form exactly one gets True (the code row of the pending login is flipped from
-    used to consumed in one conditional update), so one sign-in makes one session, one
-    device and one alert. Call inside the transaction that signs in."""
-    return OneTimeCode.objects.filter(
-        challenge=pending.challenge, purpose=CodePurpose.LOGIN, used_at__isnull=False,
-        revoked=False).update(revoked=True) == 1
+    """Take this pending login's last step, once: of several concurrent submits of one
+    trust form exactly one gets True (the first insert of its challenge; the others meet
+    the unique index), so one sign-in makes one session, one device and one alert. Call
+    inside the transaction that signs in."""
+    try:
+        with transaction.atomic():
+            TrustClaim.objects.create(challenge=pending.challenge, created_at=clock.now())
+    except IntegrityError:
+        return False
+    return True
 
 
 def trust_declined(*, user: User, info: RequestInfo) -> None:

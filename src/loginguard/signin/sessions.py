@@ -16,7 +16,7 @@ from loginguard.audit.events import EventType
 from loginguard.audit.services import audit_log
 from loginguard.devices.fingerprint import Fingerprint, fingerprint, same_device
 from loginguard.devices.request_info import RequestInfo
-from loginguard.factors.proofs import Proof, outcome, parsed
+from loginguard.factors.proofs import Proof, label, outcome, parsed
 from loginguard.lib import clock
 from loginguard.signin.models import UserSession
 from loginguard.signin.pending import PendingLogin
@@ -30,12 +30,14 @@ SEEN_RESOLUTION = timedelta(seconds=60)  # write "last seen" at most once a minu
 FP_KEY, STARTED_KEY, SEEN_KEY = "lg_fp", "lg_started", "lg_seen"
 PROOFS_KEY = "lg_proofs"  # how this sign-in was proved: a list of factors.proofs.Proof
 KEY_KEY = "lg_key"  # the session key its UserSession row is filed under
+ENROLL_KEY = "lg_enroll"  # a factor level the user must reach before going on
 
 
 def session_start(request: HttpRequest, *, user: User, info: RequestInfo,
-                  proofs: list[Proof]) -> None:
+                  proofs: list[Proof], enroll: str = "") -> None:
     """The one place a browser becomes signed in (``django.contrib.auth.login``, which
-    rotates the session key)."""
+    rotates the session key). ``enroll``: the factor level the user must reach before the
+    session reaches anything else (signin.middleware.EnrollmentGate)."""
     now = clock.now()
     PendingLogin.clear(request.session)
     with transaction.atomic():
@@ -43,6 +45,8 @@ def session_start(request: HttpRequest, *, user: User, info: RequestInfo,
         request.session[FP_KEY] = info.fingerprint.as_dict()
         request.session[STARTED_KEY] = request.session[SEEN_KEY] = now.isoformat()
         request.session[PROOFS_KEY] = [str(proof) for proof in proofs]
+        if enroll:
+            request.session[ENROLL_KEY] = enroll
         key = request.session.session_key
         assert key is not None  # login() created it
         request.session[KEY_KEY] = key
@@ -52,7 +56,7 @@ def session_start(request: HttpRequest, *, user: User, info: RequestInfo,
             created_at=now, last_seen_at=now)
         audit_log(event_type=EventType.LOGIN_SUCCEEDED, subject=user, actor=user, info=info,
                   extra={"proofs": [str(proof) for proof in proofs],
-                         "outcome": outcome(proofs)})
+                         "outcome": outcome(proofs), "factor": label(proofs)})
         # login() inserted the new session row in this transaction, so it commits with its
         # UserSession row: "sign out other sessions" in another process can never see one
         # without the other. Its data is written when the response goes out.
@@ -181,3 +185,13 @@ def user_sessions_end_others(*, user: User, current_key: str | None, info: Reque
         audit_log(event_type=EventType.SESSION_REVOKED, subject=user, actor=user, info=info,
                   extra={"count": count, "others": True})
     return count
+
+
+def enrollment_due(data: Mapping[str, Any]) -> str:
+    """The factor level this session's user must still reach, or "" (the session's data)."""
+    value = data.get(ENROLL_KEY, "")
+    return value if isinstance(value, str) else ""
+
+
+def enrollment_done(request: HttpRequest) -> None:
+    request.session.pop(ENROLL_KEY, None)

@@ -1,4 +1,8 @@
-"""Thin edges for the three sign-in stages (SPEC §2, field names of §10)."""
+"""Thin edges for the sign-in stages (SPEC §2, §14; field names of §10): the password, the
+second step (a code typed for the email or an authenticator app, a recovery code, a
+passkey), the trust prompt, and "Sign in with a passkey". The passkey endpoints answer
+JSON to the page's script (static/loginguard/passkeys.js); every other page works without
+JavaScript."""
 
 from __future__ import annotations
 
@@ -6,18 +10,21 @@ from functools import cache
 from urllib.parse import urlsplit
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.safestring import SafeString
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
+from loginguard.factors import passkeys
+from loginguard.factors.registry import BY_KEY
 from loginguard.lib.pages import confirm_page, post_or_redirect
 from loginguard.signin.flow import (
     STAGE_CODE,
     STAGE_TRUST,
-    NeedCode,
+    NeedSecondStep,
     NeedTrust,
     Outcome,
     Refused,
@@ -31,24 +38,44 @@ from loginguard.signin.next_url import remember_next, safe_next, take_next
 CODE_NOT_SENT = "code-not-sent"  # a message tag: the verify page then says no code left
 
 
-def respond(request: HttpRequest, outcome: Outcome) -> HttpResponse:
-    """Where an outcome of the sign-in flow sends the browser."""
+def destination(request: HttpRequest, outcome: Outcome) -> str:
+    """The URL an outcome of the sign-in flow sends the browser to."""
     if isinstance(outcome, SignedIn):
-        response = redirect(take_next(request.session) or "home")
+        return take_next(request.session) or reverse("home")
+    if isinstance(outcome, NeedSecondStep):
+        return reverse("login_verify")
+    if isinstance(outcome, NeedTrust):
+        return reverse("login_trust")
+    return reverse("login")
+
+
+def respond(request: HttpRequest, outcome: Outcome) -> HttpResponse:
+    """Where an outcome of the sign-in flow sends the browser, with what it says."""
+    response = redirect(destination(request, outcome))
+    if isinstance(outcome, SignedIn):
         store_device_secret(response, outcome)
         if outcome.notice:
             messages.success(request, outcome.notice)
-        return response
-    if isinstance(outcome, NeedCode):
+    elif isinstance(outcome, NeedSecondStep):
         if outcome.problem:  # no code went out this time: the page must not say it did
             messages.error(request, outcome.problem, extra_tags=CODE_NOT_SENT)
         elif outcome.notice:
             messages.success(request, outcome.notice)
-        return redirect("login_verify")
-    if isinstance(outcome, NeedTrust):
-        return redirect("login_trust")
-    messages.info(request, outcome.reason)  # a restart: back to the password step
-    return redirect("login")
+    elif isinstance(outcome, Refused):
+        messages.info(request, outcome.reason)  # a restart: back to the password step
+    return response
+
+
+def respond_json(request: HttpRequest, outcome: Outcome) -> JsonResponse:
+    """The same outcome for the passkey script: where to go, or what went wrong."""
+    if isinstance(outcome, Refused) and not outcome.restart:
+        return JsonResponse({"ok": False, "error": outcome.reason}, status=400)
+    response = respond(request, outcome)
+    answer = JsonResponse({"ok": not isinstance(outcome, Refused),
+                           "redirect": response["Location"]})
+    for cookie in response.cookies.values():  # the device secret of a "Yes"
+        answer.cookies[cookie.key] = cookie
+    return answer
 
 
 @never_cache
@@ -71,8 +98,29 @@ def login_view(request: HttpRequest) -> HttpResponse:
     username_field, password_field = password_fields()
     return render(request, "signin/login.html",
                   {"username_field": username_field, "password_field": password_field,
-                   "error": error, "next": target,
+                   "error": error, "next": target, "passkeys": passkeys.available(),
                    "next_host": urlsplit(target).netloc if target else None}, status=200)
+
+
+@never_cache
+@csrf_protect
+@require_POST
+def passwordless_options_view(request: HttpRequest) -> JsonResponse:
+    """The options of "Sign in with a passkey" (any discoverable credential)."""
+    if not passkeys.available():
+        return JsonResponse({"ok": False, "error": "Passkeys are not available here."},
+                            status=404)
+    remember_next(request.session, safe_next(request.GET.get("next")))
+    return JsonResponse({"ok": True, "publicKey": SignInFlow(request).passwordless_options()})
+
+
+@never_cache
+@csrf_protect
+@require_POST
+def passwordless_view(request: HttpRequest) -> JsonResponse:
+    flow = SignInFlow(request)
+    answer = passkeys.posted(request.body)
+    return respond_json(request, flow.passwordless(credential=answer.credential))
 
 
 @never_cache
@@ -91,10 +139,61 @@ def verify_view(request: HttpRequest) -> HttpResponse:
             return respond(request, outcome)
         error = outcome.reason
     not_sent = any(CODE_NOT_SENT in message.tags for message in messages.get_messages(request))
+    others = [BY_KEY[key] for key in pending.methods if key not in (pending.method,
+                                                                    "recovery_codes")]
     return render(request, "signin/verify.html", {
-        "masked_email": mask_email(user.email), "error": error, "code_not_sent": not_sent,
+        "method": pending.method, "masked_email": mask_email(user.email), "error": error,
+        "code_not_sent": not_sent, "others": others, "enroll": pending.enroll,
+        "recovery": "recovery_codes" in pending.methods, "passkeys": passkeys.available(),
         # The 30-day rule (SPEC §2.3): a trusted device asks for a code now and then.
         "trusted_but_due": pending.device_id is not None}, status=200)
+
+
+@never_cache
+@csrf_protect
+@post_or_redirect(lambda request: "/login/verify/")
+def choose_view(request: HttpRequest) -> HttpResponse:
+    """"Email me a code instead", "Use your authenticator app", "Use your passkey"."""
+    return respond(request, SignInFlow(request).choose(method=single(request, "method")))
+
+
+@never_cache
+@csrf_protect
+@require_http_methods(["GET", "HEAD", "POST"])
+def recovery_view(request: HttpRequest) -> HttpResponse:
+    """"Use a recovery code" (field ``recovery_code``)."""
+    flow = SignInFlow(request)
+    found = flow.at(STAGE_CODE)
+    if not isinstance(found, tuple):
+        return respond(request, found)
+    pending, _ = found
+    if "recovery_codes" not in pending.methods:
+        return redirect("login_verify")
+    error = None
+    if request.method == "POST":
+        outcome = flow.recovery(submitted=single(request, "recovery_code"))
+        if not (isinstance(outcome, Refused) and not outcome.restart):
+            return respond(request, outcome)
+        error = outcome.reason
+    return render(request, "signin/recovery.html", {"error": error})
+
+
+@never_cache
+@csrf_protect
+@require_POST
+def second_step_options_view(request: HttpRequest) -> JsonResponse:
+    options = SignInFlow(request).passkey_options()
+    if not isinstance(options, dict):
+        return respond_json(request, options)
+    return JsonResponse({"ok": True, "publicKey": options})
+
+
+@never_cache
+@csrf_protect
+@require_POST
+def second_step_passkey_view(request: HttpRequest) -> JsonResponse:
+    answer = passkeys.posted(request.body)
+    return respond_json(request, SignInFlow(request).passkey(credential=answer.credential))
 
 
 @never_cache

@@ -20,9 +20,9 @@ from loginguard.audit.models import AuditEvent
 from loginguard.lib import rows
 from loginguard.lib.ids import parse_id
 from loginguard.sso.models import Authorization, Client, Subject
-from loginguard.tenancy.models import ClientAccount, Reseller
+from loginguard.tenancy.models import ClientAccount
 from loginguard.users.models import User
-from loginguard.users.selectors import ACCOUNT, RESELLER, USER, user_joins
+from loginguard.users.selectors import user_columns, user_from_row, user_joins, user_width
 
 Application = get_application_model()
 
@@ -154,36 +154,22 @@ AUTHORIZATION = rows.Picked(Authorization, "z", (
     "id", "code_checksum", "family", "user_id", "application_id", "session_ref", "sid",
     "auth_time", "amr", "acr", "scope", "email", "email_verified", "created_at",
     "last_used_at", "exchanged_at", "ended_at"))
-ACCOUNT_RESELLER = rows.Picked(Reseller, "car", ("id", "name", "is_active", "ip_match"))
-SUBJECT = "s.sub"
-USER_PARTS = (USER, ACCOUNT, RESELLER, ACCOUNT_RESELLER)
-
-
 def _user_columns() -> str:
-    """``users.selectors``' user, account and reseller, the account's reseller and the
-    subject's ``sub``."""
-    return ", ".join([*(part.sql for part in USER_PARTS), SUBJECT])
+    """``users.selectors``' user with their tenants, and the subject's ``sub``."""
+    return f"{user_columns()}, s.sub"
 
 
 def _user_joins(user_id: str) -> str:
     """The user ``user_id`` points at with what ``_user_columns()`` reads."""
     return (f"JOIN {User._meta.db_table} u ON u.id = {user_id} {user_joins()} "
-            f"LEFT JOIN {Reseller._meta.db_table} car ON car.id = a.reseller_id "
             f"LEFT JOIN {Subject._meta.db_table} s ON s.user_id = u.id ")
 
 
 def _user_from(row: Any, at: int) -> tuple[User, str | None, int]:
-    """The user of ``_user_columns()`` starting at ``row[at]``, its tenant attached (no
+    """The user of ``_user_columns()`` starting at ``row[at]``, its tenants attached (no
     further reads); its sub (None before it has one); where the next columns start."""
-    user = USER.build(row, at)
-    at += USER.width
-    user.account = ACCOUNT.none_if_null(row, at)
-    at += ACCOUNT.width
-    user.reseller = RESELLER.none_if_null(row, at)
-    at += RESELLER.width
-    if user.account is not None:
-        user.account.reseller = ACCOUNT_RESELLER.none_if_null(row, at)
-    at += ACCOUNT_RESELLER.width
+    user = user_from_row(row, at)
+    at += user_width()
     return user, row[at], at + 1
 
 

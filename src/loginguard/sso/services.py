@@ -15,7 +15,7 @@ from oauth2_provider.models import get_application_model, get_refresh_token_mode
 
 from loginguard.audit.events import EventType
 from loginguard.audit.services import audit_log
-from loginguard.factors.proofs import Proof, amr, second_factor
+from loginguard.factors.proofs import Proof, amr, phishing_resistant, second_factor
 from loginguard.lib import clock
 from loginguard.sso.backchannel import logout_queue
 from loginguard.sso.models import Authorization, Client, Consent, Subject
@@ -26,8 +26,16 @@ if TYPE_CHECKING:
 Application = get_application_model()
 RefreshToken = get_refresh_token_model()
 
+ACR_PASSKEY = "urn:loginguard:passkey"
 ACR_CODE = "urn:loginguard:code"
 ACR_TRUSTED_DEVICE = "urn:loginguard:trusted-device"
+
+
+def acr_of(proofs: list[Proof]) -> str:
+    """The strongest of: a passkey used, a second factor entered, a trusted device."""
+    if phishing_resistant(proofs):
+        return ACR_PASSKEY
+    return ACR_CODE if second_factor(proofs) is not None else ACR_TRUSTED_DEVICE
 
 
 def checksum(code: str) -> str:
@@ -63,7 +71,7 @@ def authorization_begin(*, code: str, user: User, application: Any, session_ref:
             code_checksum=checksum(code), user=user, application=application,
             session_ref=session_ref, sid=sid, auth_time=auth_time,
             amr=" ".join(amr(proofs)),
-            acr=ACR_CODE if second_factor(proofs) is not None else ACR_TRUSTED_DEVICE,
+            acr=acr_of(proofs),
             scope=scope,
             email=user.email, email_verified=email_verified(user),
             created_at=now, last_used_at=now)

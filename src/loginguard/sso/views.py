@@ -48,9 +48,9 @@ from oauthlib.oauth2.rfc6749.errors import InvalidRequestError
 
 from loginguard.audit.events import EventType
 from loginguard.devices.request_info import RequestInfo
-from loginguard.factors.proofs import second_factor
+from loginguard.factors.proofs import phishing_resistant, second_factor
 from loginguard.lib import clock
-from loginguard.signin.flow import FORCE_CODE_KEY
+from loginguard.signin.flow import FORCE_CODE_KEY, FORCE_PASSKEY_KEY
 from loginguard.signin.models import UserSession
 from loginguard.signin.sessions import proofs_of, session_end
 from loginguard.sso import keys, selectors, services
@@ -94,6 +94,7 @@ class Demands:
     prompt: frozenset[str]
     max_age: int | None
     code: bool  # acr_values asks for urn:loginguard:code
+    passkey: bool = False  # acr_values asks for urn:loginguard:passkey
 
     @classmethod
     def of(cls, oauth_request: Any) -> Demands:
@@ -105,7 +106,7 @@ class Demands:
         return cls(prompt=frozenset(values),
                    max_age=int(age) if age.isascii() and age.isdigit() and len(age) < 10
                    else None,
-                   code=services.ACR_CODE in acr)
+                   code=services.ACR_CODE in acr, passkey=services.ACR_PASSKEY in acr)
 
 
 class ConsentForm(AllowForm):
@@ -168,6 +169,8 @@ class AuthorizeView(AuthorizationView):
         session[ASKED_KEY] = clock.now().isoformat()
         if demands.code:
             session[FORCE_CODE_KEY] = True
+        if demands.passkey:
+            session[FORCE_PASSKEY_KEY] = True
         if path is None:
             query = {k: v for k, v in self.request.GET.lists() if k != "prompt"}
             prompt = sorted(v for v in demands.prompt if v != "login")
@@ -202,7 +205,8 @@ class AuthorizeView(AuthorizationView):
         if stored is None:
             return self._invalid("This consent form has expired or was not shown to you "
                                  "here. Go back to the app and sign in again.")
-        demands = Demands(frozenset(stored["prompt"]), None, bool(stored["code"]))
+        demands = Demands(frozenset(stored["prompt"]), None, bool(stored["code"]),
+                          bool(stored.get("passkey")))
         if self._sign_in_again(demands, fresh_once=False) is not None:
             return self._restart("step_up", demands, path=stored["path"])
         refusal = self._refuse_other_account(stored["credentials"]["client_id"])
@@ -231,8 +235,11 @@ class AuthorizeView(AuthorizationView):
         if self.user_session is None:
             return "no_session"
         session = self.request.session
-        if demands.code and second_factor(proofs_of(session)) is None:
+        proofs = proofs_of(session)
+        if demands.code and second_factor(proofs) is None:
             return "step_up"
+        if demands.passkey and not phishing_resistant(proofs):
+            return "step_up_passkey"
         if not fresh_once:
             return None  # prompt and max_age were decided by the GET that showed the form
         asked = session.pop(ASKED_KEY, None)
@@ -292,6 +299,7 @@ class AuthorizeView(AuthorizationView):
             "at": clock.now().isoformat(), "scopes": list(scopes),
             "credentials": json.loads(json.dumps(kept, default=list)),
             "prompt": sorted(demands.prompt), "code": demands.code,
+            "passkey": demands.passkey,
             "path": self.request.get_full_path()}
         return consent_id
 
@@ -361,7 +369,8 @@ class DiscoveryView(ConnectDiscoveryInfoView):
         data.update({
             "backchannel_logout_supported": True,
             "backchannel_logout_session_supported": True,
-            "acr_values_supported": [services.ACR_CODE, services.ACR_TRUSTED_DEVICE],
+            "acr_values_supported": [services.ACR_PASSKEY, services.ACR_CODE,
+                                     services.ACR_TRUSTED_DEVICE],
             "id_token_signing_alg_values_supported": ["RS256"],
             "code_challenge_methods_supported": ["S256"],
             "grant_types_supported": ["authorization_code", "refresh_token"],

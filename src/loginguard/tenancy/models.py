@@ -10,10 +10,25 @@ class IpMatch(models.TextChoices):
     OFF = "off", "Ignore the IP (device secret + browser + OS only)"
 
 
+class FactorLevel(models.TextChoices):
+    # SPEC §14: what a user must prove beyond the password, in order of strictness.
+    EMAIL = "email", "An emailed code is enough"
+    APP_OR_PASSKEY = "app_or_passkey", "An authenticator app or a passkey"
+    PASSKEY = "passkey", "A passkey (phishing-resistant)"
+
+
+INHERIT = ""  # an account's level: its reseller's default for its accounts (else email)
+
+
 class Reseller(models.Model):
     name = models.CharField(max_length=120, unique=True)
     is_active = models.BooleanField(default=True)
     ip_match = models.CharField(max_length=10, choices=IpMatch.choices, default=IpMatch.EXACT)
+    # The reseller's own users' factor level, and the default of its client accounts.
+    factor_policy = models.CharField(max_length=16, choices=FactorLevel.choices,
+                                     default=FactorLevel.EMAIL)
+    accounts_factor_policy = models.CharField(max_length=16, choices=FactorLevel.choices,
+                                              default=FactorLevel.EMAIL)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -31,6 +46,12 @@ class ClientAccount(models.Model):
     # A suspended account signs nobody in (SPEC §2 step 1: same generic error).
     is_active = models.BooleanField(default=True)
     ip_match = models.CharField(max_length=10, choices=IpMatch.choices, default=IpMatch.EXACT)
+    # The account's factor level ("": its reseller's default for accounts), and a stricter
+    # one for its client admins alone ("": the same as everyone's).
+    factor_policy = models.CharField(max_length=16, blank=True, default=INHERIT,
+                                     choices=FactorLevel.choices)
+    admin_factor_policy = models.CharField(max_length=16, blank=True, default=INHERIT,
+                                           choices=FactorLevel.choices)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

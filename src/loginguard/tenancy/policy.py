@@ -14,3 +14,28 @@ def ip_policy_for(user: User) -> str:
     if user.reseller is not None:
         return user.reseller.ip_match
     return "exact"
+
+
+LEVELS = ("email", "app_or_passkey", "passkey")  # FactorLevel's values, laxest first
+
+
+def stricter(a: str, b: str) -> str:
+    return a if LEVELS.index(a) >= LEVELS.index(b) else b
+
+
+def factor_level_for(user: User) -> str:
+    """What this user must prove beyond the password (SPEC §14): their client account's
+    level (or, when it has none of its own, its reseller's default for accounts), the
+    account's stricter level for admins when they are one; a reseller user's reseller's.
+    ``email`` when nothing says more."""
+    account = user.account
+    if account is not None:
+        level = account.factor_policy or (
+            account.reseller.accounts_factor_policy if account.reseller is not None
+            else "email")
+        if user.is_client_admin and account.admin_factor_policy:
+            level = stricter(level, account.admin_factor_policy)
+        return level
+    if user.reseller is not None:
+        return user.reseller.factor_policy
+    return "email"

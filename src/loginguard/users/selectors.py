@@ -19,32 +19,45 @@ USER = rows.Picked(User, "u", (
     "notify_password_changed", "notify_token_created", "notify_code_lockout",
     "links_invalidated_at"))
 TENANT_FIELDS = ("id", "name", "is_active", "ip_match")
-ACCOUNT = rows.Picked(ClientAccount, "a", (*TENANT_FIELDS, "reseller_id"))
-RESELLER = rows.Picked(Reseller, "r", TENANT_FIELDS)
+ACCOUNT = rows.Picked(ClientAccount, "a", (*TENANT_FIELDS, "reseller_id", "factor_policy",
+                                           "admin_factor_policy"))
+RESELLER = rows.Picked(Reseller, "r", (*TENANT_FIELDS, "factor_policy"))
+# The account's reseller: its name (the password rules, the apps' claims) and its default
+# factor level for accounts.
+ACCOUNT_RESELLER = rows.Picked(Reseller, "ar", (*TENANT_FIELDS, "accounts_factor_policy"))
+
+
+PARTS = (USER, ACCOUNT, RESELLER, ACCOUNT_RESELLER)
 
 
 def user_columns() -> str:
-    """The select list of a user with their account and reseller (aliases u, a, r; see
-    ``user_joins``), for ``user_from_row``."""
-    return f"{USER.sql}, {ACCOUNT.sql}, {RESELLER.sql}"
+    """The select list of a user with their account, their reseller and their account's
+    reseller (aliases u, a, r, ar; see ``user_joins``), for ``user_from_row``."""
+    return ", ".join(part.sql for part in PARTS)
 
 
 def user_width() -> int:
-    return USER.width + ACCOUNT.width + RESELLER.width
+    return sum(part.width for part in PARTS)
 
 
 @cache
 def user_joins() -> str:
     """The joins that ``user_columns`` reads from, after ``users_user u``."""
     return (f"LEFT JOIN {ClientAccount._meta.db_table} a ON a.id = u.account_id "
-            f"LEFT JOIN {Reseller._meta.db_table} r ON r.id = u.reseller_id")
+            f"LEFT JOIN {Reseller._meta.db_table} r ON r.id = u.reseller_id "
+            f"LEFT JOIN {Reseller._meta.db_table} ar ON ar.id = a.reseller_id")
 
 
 def user_from_row(row: tuple[Any, ...], start: int = 0) -> User:
+    """The user whose columns start at ``row[start]``, with their tenants attached."""
     user = USER.build(row, start)
-    account_at = start + USER.width
-    user.account = ACCOUNT.none_if_null(row, account_at)
-    user.reseller = RESELLER.none_if_null(row, account_at + ACCOUNT.width)
+    at = start + USER.width
+    user.account = ACCOUNT.none_if_null(row, at)
+    at += ACCOUNT.width
+    user.reseller = RESELLER.none_if_null(row, at)
+    at += RESELLER.width
+    if user.account is not None:
+        user.account.reseller = ACCOUNT_RESELLER.none_if_null(row, at)
     return user
 
 

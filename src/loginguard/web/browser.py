@@ -20,6 +20,7 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware as _Csrf
 
 from loginguard.lib.paths import API_PREFIX
+from loginguard.signin.middleware import EnrollmentGate as _EnrollmentGate
 from loginguard.signin.middleware import SessionBindingMiddleware as _SessionBinding
 
 HOOKS = ("process_view", "process_exception", "process_template_response")
@@ -62,3 +63,4 @@ CsrfViewMiddleware = browser_only(_Csrf)
 AuthenticationMiddleware = browser_only(_Authentication)
 MessageMiddleware = browser_only(_Messages)
 SessionBindingMiddleware = browser_only(_SessionBinding)
+EnrollmentGate = browser_only(_EnrollmentGate)
