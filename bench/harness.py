@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import http.cookiejar
+import json
 import os
 import re
 import secrets
@@ -124,8 +125,9 @@ def _database(tmp: Path, engine: str) -> tuple[str, str | None]:
 
 @contextmanager
 def installation(*, engine: str = "sqlite", workers: int = 1, smtp_delay: float = 0.0,
-                 with_worker: bool = True, extra_env: dict[str, str] | None = None
-                 ) -> Iterator[Installation]:
+                 with_worker: bool = True, extra_env: dict[str, str] | None = None,
+                 host: str = "127.0.0.1") -> Iterator[Installation]:
+    """``host``: the name in BASE_URL (``localhost`` for passkeys, which refuse an IP)."""
     tmp = Path(tempfile.mkdtemp(prefix="lg-bench-"))
     database_url, pg_name = _database(tmp, engine)
     sink = Sink(smtp_delay)
@@ -133,7 +135,7 @@ def installation(*, engine: str = "sqlite", workers: int = 1, smtp_delay: float 
     smtp = Controller(sink, hostname="127.0.0.1", port=smtp_port)
     smtp.start()
     env = {**os.environ, "SECRET_KEY": secrets.token_urlsafe(50), "DEBUG": "false",
-           "DATABASE_URL": database_url, "BASE_URL": f"http://127.0.0.1:{web_port}",
+           "DATABASE_URL": database_url, "BASE_URL": f"http://{host}:{web_port}",
            "SECURE_COOKIES": "false", "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(smtp_port),
            "LOGINGUARD_VAR_DIR": str(tmp), **(extra_env or {})}
     env.pop("DJANGO_SETTINGS_MODULE", None)
@@ -144,7 +146,7 @@ def installation(*, engine: str = "sqlite", workers: int = 1, smtp_delay: float 
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     worker = subprocess.Popen([*lg, "worker", "-v0"], env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL) if with_worker else None
-    inst = Installation(f"http://127.0.0.1:{web_port}", env, sink, server, worker, tmp,
+    inst = Installation(f"http://{host}:{web_port}", env, sink, server, worker, tmp,
                         pg_name, smtp)
     try:
         _wait_healthy(inst.base_url)
@@ -208,6 +210,17 @@ class Browser:
 
     def post(self, path: str, data: dict[str, str]) -> tuple[int, str, str]:
         return self.request(path, {"csrfmiddlewaretoken": self.csrf(), **data})
+
+    def post_json(self, path: str, body: object) -> tuple[int, Any]:
+        """A JSON POST as the pages' script sends it (the CSRF token in X-CSRFToken)."""
+        req = urllib.request.Request(self.base_url + path, data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json",
+                                              "X-CSRFToken": self.csrf()})
+        try:
+            with self.opener.open(req, timeout=30) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"null")
 
 
 SEED = """

@@ -50,13 +50,17 @@ class SoftAuthenticator:
         return json.dumps({"type": kind, "challenge": challenge,
                            "origin": origin or self.origin, "crossOrigin": False}).encode()
 
+    def cose_public_key(self) -> bytes:
+        """The public key as COSE (what a registration hands the server to keep)."""
+        numbers = self.key.public_key().public_numbers()
+        return bytes(cbor2.dumps({1: 2, 3: -7, -1: 1, -2: numbers.x.to_bytes(32, "big"),
+                                  -3: numbers.y.to_bytes(32, "big")}))
+
     def create(self, options: dict[str, Any], *, origin: str | None = None) -> dict[str, Any]:
         """``navigator.credentials.create`` for these (server JSON) options."""
         self.rp_id = options["rp"]["id"]
         self.user_handle = unb64url(options["user"]["id"])
-        numbers = self.key.public_key().public_numbers()
-        cose = cbor2.dumps({1: 2, 3: -7, -1: 1, -2: numbers.x.to_bytes(32, "big"),
-                            -3: numbers.y.to_bytes(32, "big")})
+        cose = self.cose_public_key()
         auth_data = (hashlib.sha256(self.rp_id.encode()).digest()
                      + bytes([self._flags(attested=True)]) + (0).to_bytes(4, "big")
                      + bytes(16) + len(self.credential_id).to_bytes(2, "big")

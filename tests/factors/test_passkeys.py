@@ -5,6 +5,7 @@ without a password, unlocking the section; challenges single-use, bound to the s
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -332,3 +333,25 @@ def test_no_passkey_answer_is_a_server_error(personas: Personas, route: str) -> 
     check()
     assert Passkey.objects.count() == count
     assert half_way.signed_in_as() is None
+
+
+def test_one_answer_sent_twice_at_once_signs_in_once(personas: Personas) -> None:
+    """Two requests that read the session before either saved it (a double submit) hold
+    the same challenge: the first answer's mark in the database refuses the second."""
+    from importlib import import_module
+
+    from loginguard.devices.request_info import NO_REQUEST
+    from loginguard.factors import passkeys
+
+    key = bob_with_passkey(personas)
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    session = store()
+    options = passkeys.authentication_options(session=session, purpose=passkeys.SIGN_IN)
+    session.save()
+    first, second = store(session.session_key), store(session.session_key)
+    credential = json.dumps(key.get(options))
+    assert passkeys.passkey_verify(session=first, purpose=passkeys.SIGN_IN,
+                                   credential=credential, info=NO_REQUEST)
+    with pytest.raises(passkeys.Refused, match="answered already"):
+        passkeys.passkey_verify(session=second, purpose=passkeys.SIGN_IN,
+                                credential=credential, info=NO_REQUEST)

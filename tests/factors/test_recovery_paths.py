@@ -282,3 +282,18 @@ def test_no_one_exports_factor_secrets_through_the_api(personas: Personas) -> No
     assert "factors" in schema["components"]["schemas"]["MeOut"]["properties"]
 
 
+
+
+@pytest.mark.parametrize(("actor", "target"), [("member", "admin"), ("stranger", "member"),
+                                             ("other_reseller_user", "member")])
+def test_the_reset_itself_refuses_those_who_do_not_administer_the_user(
+        personas: Personas, actor: str, target: str) -> None:
+    from django.core.exceptions import PermissionDenied
+
+    from loginguard.actions.credentials import factors_reset
+
+    user = getattr(personas, target)
+    add_app(user)
+    with pytest.raises(PermissionDenied):
+        factors_reset(actor=getattr(personas, actor), target=user)
+    assert AuthenticatorApp.objects.filter(user=user).exists()

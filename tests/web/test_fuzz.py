@@ -96,7 +96,8 @@ FORMS = {"/login/": ["username", "password", "next"], "/login/verify/": ["code"]
          "/gateway/ip-policy/": ["ip_match"], "/gateway/accounts/{}/rename/": ["name"],
          "/gateway/accounts/{}/suspend/": [], "/gateway/accounts/{}/resume/": [],
          "/login/verify/resend/": [], "/login/trust/": ["trust", "device_name"],
-         "/logout/": [], "/password/reset/": ["email"], "/password/reset/{}/{}/": [*PASSWORDS, "step", "code", "recovery_code"],
+         "/logout/": [], "/password/reset/": ["email"],
+         "/password/reset/{}/{}/": [*PASSWORDS, "step", "code", "recovery_code"],
          "/invite/{}/{}/": PASSWORDS, "/users/{}/": DETAILS,
          "/users/{}/permissions/": ["is_client_admin", "is_active"],
          "/users/{}/notifications/": list(NOTIFICATIONS), "/users/{}/email/confirm/": ["code"],
@@ -175,8 +176,24 @@ def fuzz_app(personas: Personas) -> None:
         client_id="fuzz-client")
 
 
+def fuzz_factors(personas: Personas) -> None:
+    """Factors to aim at: the half-way visitor (bob) has an app and recovery codes, so his
+    second step asks for the app; another tenant's user has a passkey and an app."""
+    from loginguard.factors.models import Passkey
+    from loginguard.lib import clock
+    from tests.factors.conftest import add_app, add_recovery_codes
+
+    add_app(personas.member)
+    add_recovery_codes(personas.member)
+    add_app(personas.stranger)
+    Passkey.objects.create(user=personas.stranger, name="Sam's key",
+                           credential_id=b"fuzz-credential", public_key=b"not-a-key",
+                           created_at=clock.now())
+
+
 def visitor_as(actor: str, personas: Personas) -> Visitor:
     fuzz_app(personas)
+    fuzz_factors(personas)
     visitor = Visitor()
     visitor.get("/login/")  # every visitor holds a CSRF cookie, as a browser would
     if actor == "half-way":
@@ -195,7 +212,9 @@ def visitor_as(actor: str, personas: Personas) -> Visitor:
 def existing_ids(personas: Personas) -> list[str]:
     """The visitor's own objects, their account's, and other tenants'."""
     ids = [personas.account.pk, personas.other_account.pk, personas.reseller.pk]
-    for model in (User, TrustedDevice, UserSession, ApiToken):
+    from loginguard.factors.models import AuthenticatorApp, Passkey
+
+    for model in (User, TrustedDevice, UserSession, ApiToken, Passkey, AuthenticatorApp):
         ids += model.objects.values_list("pk", flat=True)
     return [str(i) for i in ids]
 

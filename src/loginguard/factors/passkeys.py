@@ -23,6 +23,7 @@ from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from webauthn import (
     generate_authentication_options,
     generate_registration_options,
@@ -59,7 +60,8 @@ from loginguard.users.models import User
 CHALLENGE_KEY = "lg_webauthn"
 CHALLENGE_LIFETIME = timedelta(minutes=5)
 MAX_PASSKEYS = 20
-MAX_CREDENTIAL_JSON = 16384  # an attestation with no certificates is a few hundred bytes
+MAX_CREDENTIAL_JSON = 16384
+LAST_USED_RESOLUTION = timedelta(seconds=60)  # an attestation with no certificates is a few hundred bytes
 
 REGISTER, SECOND_STEP, SIGN_IN, UNLOCK, RECOVER = (
     "register", "second_step", "sign_in", "unlock", "recover")
@@ -265,8 +267,12 @@ def authentication_options(*, session: SessionBase, purpose: str,
 
 @dataclass(frozen=True)
 class Used:
-    passkey: Passkey
-    user: User
+    passkey: Passkey  # its user is not loaded: ``user_id`` (a sign-in reads the user with
+    # its tenants through users.selectors)
+
+    @property
+    def user_id(self) -> int:
+        return self.passkey.user_id
 
     @property
     def proof(self) -> Proof:
@@ -282,13 +288,16 @@ def passkey_verify(*, session: SessionBase, purpose: str, credential: object,
         parsed = parse_authentication_credential_json(_credential(credential))
     except (WebAuthnException, ValueError, KeyError, TypeError) as exc:
         raise Refused("Your browser sent no usable passkey answer. Try again.") from exc
-    found = Passkey.objects.select_related("user").filter(
-        credential_id=parsed.raw_id).first()
+    # One statement: the credential with its user's handle (the user is read by the caller).
+    found = Passkey.objects.filter(credential_id=parsed.raw_id).annotate(
+        handle=F("user__passkey_handle__handle")).first()
     if found is None or (user is not None and found.user_id != user.pk):
         raise Refused("That passkey is not one of this account's. Use another, or sign "
                       "in with your password.")
-    if user is None and (parsed.response.user_handle is None or not secrets.compare_digest(
-            parsed.response.user_handle, user_handle(found.user))):
+    handle = getattr(found, "handle", None)
+    if user is None and (parsed.response.user_handle is None or handle is None
+                         or not secrets.compare_digest(parsed.response.user_handle,
+                                                       bytes(handle))):
         raise Refused("That passkey is not one of this account's.")
     try:
         verified = verify_authentication_response(
@@ -298,10 +307,16 @@ def passkey_verify(*, session: SessionBase, purpose: str, credential: object,
     except WebAuthnException as exc:
         raise Refused("That passkey could not be checked. Try again.") from exc
     _counter_moves(found, verified.new_sign_count, info)
-    Passkey.objects.filter(pk=found.pk).update(
-        sign_count=verified.new_sign_count, backup_state=verified.credential_backed_up,
-        last_used_at=clock.now())
-    return Used(passkey=found, user=found.user)
+    now = clock.now()
+    # Written when something changed; "last used" at most once a minute (a synced
+    # passkey's counter stays 0), like a session's "last seen".
+    if (verified.new_sign_count != found.sign_count
+            or verified.credential_backed_up != found.backup_state
+            or found.last_used_at is None or now - found.last_used_at > LAST_USED_RESOLUTION):
+        Passkey.objects.filter(pk=found.pk).update(
+            sign_count=verified.new_sign_count, backup_state=verified.credential_backed_up,
+            last_used_at=now)
+    return Used(passkey=found)
 
 
 def _counter_moves(passkey: Passkey, new: int, info: RequestInfo) -> None:

@@ -1,15 +1,18 @@
 """Recovery codes (SPEC §14): ten single-use codes, shown once (and offered as a text file
-then), stored as keyed hashes; generating a new set replaces the old one. Using one
-emails the user with how many are left."""
+then), stored hashed; generating a new set replaces the old one. Using one emails the
+user with how many are left.
+
+Each code is 16 characters of a 31-symbol alphabet (about 79 random bits), so a plain
+SHA-256 of it (with the user's id) is out of reach of offline guessing: no key is
+involved, and rotating SECRET_KEY never breaks a user's saved codes."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 
-from django.conf import settings
 from django.db import transaction
-from django.utils.crypto import salted_hmac
 
 from loginguard.audit.events import EventType
 from loginguard.audit.services import audit_log
@@ -19,11 +22,10 @@ from loginguard.factors.models import RecoveryCode
 from loginguard.lib import clock
 from loginguard.users.models import User
 
-COUNT = 10
-# 10 characters of a 32-symbol alphabet without look-alikes (50 bits), shown as two groups
-# of five: "k7xqm-2pdw9".
+COUNT, LENGTH = 10, 16
+# Without look-alikes (no 0/o, 1/l/i), shown as four groups of four: "k7xq-m2pd-w9fa-3hnc".
 ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
-FORMAT = re.compile(r"[a-z0-9]{10}")
+FORMAT = re.compile(r"[a-z0-9]{16}")
 
 
 def _normal(code: object) -> str:
@@ -32,12 +34,12 @@ def _normal(code: object) -> str:
     return "".join(ch for ch in text if ch not in " -\t") if len(text) <= 64 else ""
 
 
-def _hashes(user_id: int, code: str) -> list[str]:
-    """The code's keyed hash under the current key and every fallback key (a rotation
-    keeps the codes working)."""
-    return [salted_hmac("loginguard.factors.recovery", f"{user_id}:{code}", secret=key,
-                        algorithm="sha256").hexdigest()
-            for key in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]]
+def _hash(user_id: int, code: str) -> str:
+    return hashlib.sha256(f"loginguard-recovery:{user_id}:{code}".encode()).hexdigest()
+
+
+def shown(code: str) -> str:
+    return "-".join(code[i:i + 4] for i in range(0, LENGTH, 4))
 
 
 def remaining(user: User) -> int:
@@ -46,17 +48,17 @@ def remaining(user: User) -> int:
 
 def codes_generate(*, user: User, info: RequestInfo) -> list[str]:
     """A new set of ten, replacing any earlier one; returned once, to be shown once."""
-    codes = ["".join(secrets.choice(ALPHABET) for _ in range(10)) for _ in range(COUNT)]
+    codes = ["".join(secrets.choice(ALPHABET) for _ in range(LENGTH)) for _ in range(COUNT)]
     now = clock.now()
     with transaction.atomic():
         replaced = RecoveryCode.objects.filter(user=user).delete()[0] > 0
         RecoveryCode.objects.bulk_create([
-            RecoveryCode(user=user, code_hash=_hashes(user.pk, code)[0], created_at=now)
+            RecoveryCode(user=user, code_hash=_hash(user.pk, code), created_at=now)
             for code in codes])
         audit_log(event_type=EventType.RECOVERY_CODES_GENERATED, subject=user, actor=user,
                   info=info, extra={"replaced": replaced})
         emails.send_recovery_codes_generated(user=user, replaced=replaced, ip=info.ip)
-    return [f"{code[:5]}-{code[5:]}" for code in codes]
+    return [shown(code) for code in codes]
 
 
 def codes_remove(*, user: User, info: RequestInfo) -> None:
@@ -79,7 +81,7 @@ def code_use(*, user: User, submitted: object, info: RequestInfo) -> bool:
     now = clock.now()
     with transaction.atomic():
         spent = RecoveryCode.objects.filter(user=user, used_at=None,
-                                            code_hash__in=_hashes(user.pk, code)).update(
+                                            code_hash=_hash(user.pk, code)).update(
             used_at=now)
         if not spent:
             return False

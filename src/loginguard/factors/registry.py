@@ -2,9 +2,10 @@
 django-allauth's ``mfa`` adapters): what it is called, whether the user has it, how it is
 entered (a code typed on the code page, a recovery code, a passkey ceremony), how strong
 it is (the second step asks for the strongest the user has), and whether it counts as a
-factor beyond the mailbox. The sign-in flow, the pages and the policies ask this list; a
-new factor is its own module in this folder plus one line in ``FACTORS`` (and one in
-proofs.KINDS)."""
+factor beyond the mailbox, how the pages word it, and what a typed code is checked with.
+The sign-in flow, the pages and the policies ask this list; a new factor is its own module
+in this folder plus one line in ``FACTORS`` (and its line in proofs.KINDS): nothing in
+signin, sso, forwardauth or the metrics names a factor (docs/development.md)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,24 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, QuerySet
 
+from loginguard.devices.request_info import RequestInfo
+from loginguard.factors import recovery, totp
 from loginguard.factors.models import AuthenticatorApp, Passkey, RecoveryCode
+from loginguard.factors.proofs import Proof
 from loginguard.users.models import User
 
 # How a factor is entered on the sign-in pages.
 CODE, RECOVERY, PASSKEY = "code", "recovery", "passkey"
+EMAIL = "email"  # the baseline every user has: the sign-in's own emailed code
+Check = Callable[[User, object, RequestInfo], bool]
+
+
+def _app_code(user: User, submitted: object, info: RequestInfo) -> bool:
+    return totp.app_code_matches(user, submitted) is not None
+
+
+def _recovery_code(user: User, submitted: object, info: RequestInfo) -> bool:
+    return recovery.code_use(user=user, submitted=submitted, info=info)
 
 
 @dataclass(frozen=True)
@@ -31,17 +45,39 @@ class Factor:
     phishing_resistant: bool  # satisfies the account policy passkey
     # The rows that make a user have it (filtered by ``user``); None: every user has it.
     rows: Callable[[], QuerySet[Any]] | None = None
+    proof: Proof | None = None  # what passing it adds to the sign-in's proofs
+    check: Check | None = None  # a typed code of this factor (CODE, RECOVERY entries)
+    # The pages' words: the "other ways" button, the heading, the field and what a wrong
+    # code is told.
+    choose: str = ""
+    prompt: str = ""
+    field_label: str = ""
+    hint: str = ""
+    wrong: str = ""
 
 
 FACTORS: tuple[Factor, ...] = (
     Factor("passkey", "Passkey", PASSKEY, strength=3, beyond_email=True,
-           phishing_resistant=True, rows=Passkey.objects.all),
+           phishing_resistant=True, rows=Passkey.objects.all, choose="Use your passkey",
+           prompt="Use your passkey"),
     Factor("app", "Authenticator app", CODE, strength=2, beyond_email=True,
-           phishing_resistant=False, rows=AuthenticatorApp.objects.all),
-    Factor("email", "Emailed code", CODE, strength=1, beyond_email=False,
-           phishing_resistant=False),
+           phishing_resistant=False, rows=AuthenticatorApp.objects.all,
+           proof=Proof.APP_CODE, check=_app_code, choose="Use your authenticator app",
+           prompt="Enter the code from your app", field_label="Code from your app",
+           hint="Open your authenticator app and type the 6-digit code it shows for "
+                "loginguard.",
+           wrong="That code is not right. Type the 6 digits your authenticator app shows "
+                 "for loginguard now (each code works once)."),
+    Factor(EMAIL, "Emailed code", CODE, strength=1, beyond_email=False,
+           phishing_resistant=False, proof=Proof.EMAIL_CODE,
+           choose="Email me a code instead", prompt="Check your email",
+           field_label="Verification code"),
     Factor("recovery_codes", "Recovery code", RECOVERY, strength=0, beyond_email=False,
-           phishing_resistant=False, rows=lambda: RecoveryCode.objects.filter(used_at=None)),
+           phishing_resistant=False, rows=lambda: RecoveryCode.objects.filter(used_at=None),
+           proof=Proof.RECOVERY_CODE, check=_recovery_code, choose="Use a recovery code",
+           prompt="Use a recovery code", field_label="Recovery code",
+           wrong="That recovery code is not right, or it was used before. Each code works "
+                 "once: check the list you saved."),
 )
 BY_KEY = {factor.key: factor for factor in FACTORS}
 COUNTED = [factor for factor in FACTORS if factor.rows is not None]
@@ -57,6 +93,12 @@ def enrolled(user: User) -> list[Factor]:
     found = User.objects.filter(pk=user.pk).values(**_flags()).first() or {}
     return [factor for factor in FACTORS
             if factor.rows is None or found.get(f"factor_{factor.key}")]
+
+
+def of_entry(methods: list[str], entry: str) -> Factor | None:
+    """The first of ``methods`` (factor keys) entered as ``entry``."""
+    return next((BY_KEY[key] for key in methods if key in BY_KEY
+                 and BY_KEY[key].entry == entry), None)
 
 
 def kinds(user: User) -> list[str]:

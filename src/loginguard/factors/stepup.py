@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from loginguard.codes.services import Verdict, factor_check
 from loginguard.devices.request_info import RequestInfo
-from loginguard.factors import recovery, totp
-from loginguard.factors.registry import Factor, enrolled
+from loginguard.factors.registry import BY_KEY, CODE, RECOVERY, Factor, enrolled
 from loginguard.users.models import User
 
 WRONG = "That code is not right. Check your authenticator app (or your recovery codes)."
@@ -22,23 +21,23 @@ def strong_factors(user: User) -> list[Factor]:
 
 def needed(user: User) -> str:
     """What the user must give besides, in words; "" when nothing (email only)."""
-    return " or ".join("a passkey" if f.key == "passkey" else "an authenticator app's code"
-                       for f in strong_factors(user))
+    return " or ".join(f"your {factor.label.lower()}" if factor.entry != CODE
+                       else f"your {factor.label.lower()}'s code"
+                       for factor in strong_factors(user))
 
 
 def factor_code_check(*, user: User, code: object, recovery_code: object,
                       info: RequestInfo) -> tuple[str | None, str]:
     """An app code or a recovery code of this user: (error or None, what passed)."""
-    if recovery_code:
-        verdict, how = factor_check(user=user, info=info, factor="recovery_code",
-                                    check=lambda: recovery.code_use(
-                                        user=user, submitted=recovery_code, info=info)), \
-            "recovery_code"
-    elif code and any(factor.key == "app" for factor in strong_factors(user)):
-        verdict, how = factor_check(user=user, info=info, factor="app", check=lambda: (
-            totp.app_code_matches(user, code) is not None)), "app"
-    else:
+    typed = [factor for factor in strong_factors(user) if factor.entry == CODE]
+    factor, submitted = ((next(f for f in BY_KEY.values() if f.entry == RECOVERY),
+                          recovery_code) if recovery_code
+                         else (typed[0], code) if code and typed else (None, None))
+    if factor is None or factor.check is None:
         return f"Give {needed(user)}, or a recovery code.", ""
+    check = factor.check
+    verdict = factor_check(user=user, info=info, factor=factor.key,
+                           check=lambda: check(user, submitted, info))
     if verdict is Verdict.LOCKED:
         return LOCKED, ""
-    return (None, how) if verdict is Verdict.OK else (WRONG, "")
+    return (None, factor.key) if verdict is Verdict.OK else (WRONG, "")

@@ -22,6 +22,15 @@ from loginguard.devices.request_info import RequestInfo
 from loginguard.factors import passkeys
 from loginguard.factors.policy import missing_level
 from loginguard.factors.proofs import Proof
+from loginguard.factors.registry import (
+    BY_KEY,
+    CODE,
+    EMAIL,
+    PASSKEY,
+    RECOVERY,
+    Factor,
+    of_entry,
+)
 from loginguard.signin import services
 from loginguard.signin.pending import STAGE_CODE, STAGE_TRUST, PendingLogin
 from loginguard.signin.sessions import session_end, session_start
@@ -45,10 +54,6 @@ CODE_MESSAGES = {
     Verdict.LOCKED: "Too many wrong codes. The code step is locked for a while; try again "
                     "later. If this wasn't you, change your password.",
 }
-APP_WRONG = ("That code is not right. Type the 6 digits your authenticator app shows for "
-             "loginguard now (each code works once).")
-RECOVERY_WRONG = ("That recovery code is not right, or it was used before. Each code works "
-                  "once: check the list you saved.")
 RESTART = ("Your sign-in took longer than 10 minutes or was interrupted. Sign in again.")
 PASSKEY_UNKNOWN = "That passkey did not sign you in. Try again, or sign in with your password."
 
@@ -145,20 +150,16 @@ class SignInFlow:
         return pending, user
 
     def code(self, *, submitted: object) -> Outcome:
-        """A code typed at the second step: the emailed one, or the authenticator app's."""
+        """A code typed at the second step, for the factor it asks for now (the emailed
+        code, an authenticator app's)."""
         found = self.at(STAGE_CODE)
         if not isinstance(found, tuple):
             return found
         pending, user = found
-        if pending.method not in ("email", "app"):
+        factor = BY_KEY.get(pending.method)
+        if factor is None or factor.entry != CODE:
             return NeedSecondStep()
-        verdict, proof = services.code_step(user=user, pending=pending, submitted=submitted,
-                                            info=self.info)
-        if verdict is not Verdict.OK:
-            wrong = APP_WRONG if proof is Proof.APP_CODE and verdict is not Verdict.LOCKED \
-                else CODE_MESSAGES[verdict]
-            return Refused(wrong)
-        return self._passed(pending, user, proof)
+        return self._typed(pending, user, factor, submitted)
 
     def recovery(self, *, submitted: object) -> Outcome:
         """A recovery code instead of the second factor."""
@@ -166,13 +167,20 @@ class SignInFlow:
         if not isinstance(found, tuple):
             return found
         pending, user = found
-        if "recovery_codes" not in pending.methods:
+        factor = of_entry(pending.methods, RECOVERY)
+        if factor is None:
             return NeedSecondStep()
-        verdict = services.recovery_step(user=user, submitted=submitted, info=self.info)
+        return self._typed(pending, user, factor, submitted)
+
+    def _typed(self, pending: PendingLogin, user: User, factor: Factor,
+               submitted: object) -> Outcome:
+        verdict = services.code_step(user=user, pending=pending, factor=factor,
+                                     submitted=submitted, info=self.info)
         if verdict is not Verdict.OK:
-            return Refused(CODE_MESSAGES[verdict] if verdict is Verdict.LOCKED
-                           else RECOVERY_WRONG)
-        return self._passed(pending, user, Proof.RECOVERY_CODE)
+            return Refused(factor.wrong if factor.wrong and verdict is not Verdict.LOCKED
+                           else CODE_MESSAGES[verdict])
+        assert factor.proof is not None
+        return self._passed(pending, user, factor.proof)
 
     def choose(self, *, method: object) -> Outcome:
         """Another of the accepted second steps ("Email me a code instead", "Use your
@@ -185,7 +193,7 @@ class SignInFlow:
             return NeedSecondStep()
         pending.method = method
         problem = None
-        if method == "email" and not pending.code_sent:
+        if method == EMAIL and not pending.code_sent:
             problem = services.email_code_send(user=user, pending=pending, info=self.info,
                                                cooldown=False)
         pending.save(self.request.session)
@@ -196,7 +204,7 @@ class SignInFlow:
         if not isinstance(found, tuple):
             return found
         pending, user = found
-        if pending.method != "email":
+        if pending.method != EMAIL:
             return NeedSecondStep()
         problem = services.email_code_send(user=user, pending=pending, info=self.info,
                                            cooldown=True)
@@ -211,7 +219,7 @@ class SignInFlow:
         if not isinstance(found, tuple):
             return found
         pending, user = found
-        if "passkey" not in pending.methods:
+        if of_entry(pending.methods, PASSKEY) is None:
             return NeedSecondStep()
         return passkeys.authentication_options(session=self.request.session,
                                                purpose=passkeys.SECOND_STEP, user=user)
@@ -222,7 +230,7 @@ class SignInFlow:
         if not isinstance(found, tuple):
             return found
         pending, user = found
-        if "passkey" not in pending.methods:
+        if of_entry(pending.methods, PASSKEY) is None:
             return NeedSecondStep()
         try:
             used = passkeys.passkey_verify(session=self.request.session, credential=credential,
@@ -260,7 +268,7 @@ class SignInFlow:
                                            purpose=passkeys.SIGN_IN, info=self.info)
         except passkeys.Refused as refused:
             return Refused(str(refused))
-        user = user_by_id(used.user.pk)
+        user = user_by_id(used.user_id)
         if user is None or not may_sign_in(user):
             return Refused(PASSKEY_UNKNOWN)
         PendingLogin.clear(self.request.session)

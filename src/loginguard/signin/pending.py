@@ -12,6 +12,7 @@ from typing import Any
 from django.contrib.sessions.backends.base import SessionBase
 
 from loginguard.devices.fingerprint import Fingerprint, same_device
+from loginguard.factors.registry import EMAIL
 from loginguard.lib import clock
 
 SESSION_KEY = "lg_pending"
@@ -35,8 +36,8 @@ class PendingLogin:
     auth_hash: str = ""
     # The second step (factors.registry keys, strongest first): what it accepts, what it
     # asks for now, and whether an emailed code went out for it.
-    methods: list[str] = field(default_factory=lambda: ["email"])
-    method: str = "email"
+    methods: list[str] = field(default_factory=lambda: [EMAIL])
+    method: str = EMAIL
     code_sent: bool = False
     # Set once the second step passed: how (a factors.proofs.Proof value).
     proof: str = ""

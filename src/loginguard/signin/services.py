@@ -25,8 +25,8 @@ from loginguard.devices.cookie import new_secret
 from loginguard.devices.models import TrustedDevice
 from loginguard.devices.request_info import RequestInfo
 from loginguard.emails import kinds as emails
-from loginguard.factors import policy, recovery, totp
-from loginguard.factors.proofs import Proof
+from loginguard.factors import policy
+from loginguard.factors.registry import EMAIL, Factor
 from loginguard.lib import clock
 from loginguard.signin.models import TrustClaim
 from loginguard.signin.pending import PendingLogin
@@ -145,7 +145,7 @@ def after_password(*, user: User, info: RequestInfo,
                                  auth_hash=user.get_session_auth_hash(),
                                  methods=step.methods, enroll=step.enroll)
     problem = email_code_send(user=user, pending=pending, info=info, cooldown=False) \
-        if pending.method == "email" else None
+        if pending.method == EMAIL else None
     return Next(pending=pending, quota_error=problem)
 
 
@@ -163,20 +163,17 @@ def email_code_send(*, user: User, pending: PendingLogin, info: RequestInfo,
     return None
 
 
-def code_step(*, user: User, pending: PendingLogin, submitted: object,
-              info: RequestInfo) -> tuple[Verdict, Proof]:
-    """A code typed at the second step: the emailed code, or the authenticator app's."""
-    if pending.method == "app":
-        return factor_check(user=user, info=info, factor="app", check=lambda: (
-            totp.app_code_matches(user, submitted) is not None)), Proof.APP_CODE
-    return code_verify(user=user, purpose=CodePurpose.LOGIN, challenge=pending.challenge,
-                       submitted=submitted, info=info), Proof.EMAIL_CODE
-
-
-def recovery_step(*, user: User, submitted: object, info: RequestInfo) -> Verdict:
-    """A recovery code instead of the second factor (it counts on the code step's lock)."""
-    return factor_check(user=user, info=info, factor="recovery_code", check=lambda: (
-        recovery.code_use(user=user, submitted=submitted, info=info)))
+def code_step(*, user: User, pending: PendingLogin, factor: Factor, submitted: object,
+              info: RequestInfo) -> Verdict:
+    """A code typed at the second step: the emailed code (this pending login's), or a
+    factor's own (an authenticator app's, a recovery code), on the code step's lock."""
+    if factor.key == EMAIL:
+        return code_verify(user=user, purpose=CodePurpose.LOGIN, challenge=pending.challenge,
+                           submitted=submitted, info=info)
+    check = factor.check
+    assert check is not None  # every CODE and RECOVERY factor has one
+    return factor_check(user=user, info=info, factor=factor.key,
+                        check=lambda: check(user, submitted, info))
 
 
 def stale_device(*, user: User, pending: PendingLogin) -> TrustedDevice | None:

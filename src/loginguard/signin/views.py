@@ -19,7 +19,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from loginguard.factors import passkeys
-from loginguard.factors.registry import BY_KEY
+from loginguard.factors.registry import BY_KEY, EMAIL, PASSKEY, RECOVERY, of_entry
 from loginguard.lib.pages import confirm_page, post_or_redirect
 from loginguard.signin.flow import (
     STAGE_CODE,
@@ -139,12 +139,14 @@ def verify_view(request: HttpRequest) -> HttpResponse:
             return respond(request, outcome)
         error = outcome.reason
     not_sent = any(CODE_NOT_SENT in message.tags for message in messages.get_messages(request))
-    others = [BY_KEY[key] for key in pending.methods if key not in (pending.method,
-                                                                    "recovery_codes")]
+    factor = BY_KEY.get(pending.method, BY_KEY[EMAIL])
+    others = [BY_KEY[key] for key in pending.methods if key != pending.method
+              and key in BY_KEY and BY_KEY[key].entry != RECOVERY
+              and (BY_KEY[key].entry != PASSKEY or passkeys.available())]
     return render(request, "signin/verify.html", {
-        "method": pending.method, "masked_email": mask_email(user.email), "error": error,
+        "factor": factor, "masked_email": mask_email(user.email), "error": error,
         "code_not_sent": not_sent, "others": others, "enroll": pending.enroll,
-        "recovery": "recovery_codes" in pending.methods, "passkeys": passkeys.available(),
+        "recovery": of_entry(pending.methods, RECOVERY),
         # The 30-day rule (SPEC §2.3): a trusted device asks for a code now and then.
         "trusted_but_due": pending.device_id is not None}, status=200)
 
@@ -167,7 +169,8 @@ def recovery_view(request: HttpRequest) -> HttpResponse:
     if not isinstance(found, tuple):
         return respond(request, found)
     pending, _ = found
-    if "recovery_codes" not in pending.methods:
+    factor = of_entry(pending.methods, RECOVERY)
+    if factor is None:
         return redirect("login_verify")
     error = None
     if request.method == "POST":
@@ -175,7 +178,7 @@ def recovery_view(request: HttpRequest) -> HttpResponse:
         if not (isinstance(outcome, Refused) and not outcome.restart):
             return respond(request, outcome)
         error = outcome.reason
-    return render(request, "signin/recovery.html", {"error": error})
+    return render(request, "signin/recovery.html", {"error": error, "factor": factor})
 
 
 @never_cache

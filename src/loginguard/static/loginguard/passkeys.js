@@ -73,6 +73,19 @@
     box.hidden = false;
   }
 
+  // Where the server said to go; a page that differs only in its #fragment is reloaded
+  // (assigning it would only scroll, and the new state and message would not show).
+  function go(url) {
+    var target = new URL(url, window.location.href);
+    if (target.pathname === window.location.pathname &&
+        target.search === window.location.search) {
+      window.location.hash = target.hash;
+      window.location.reload();
+    } else {
+      window.location.assign(target.href);
+    }
+  }
+
   var conditional = null;  // the browser's autofill request on the sign-in page, if any
 
   function ceremony(button, mediation) {
@@ -106,7 +119,7 @@
       return post(button.getAttribute("data-submit-url"), extra);
     }).then(function (answer) {
       if (!answer) return;
-      if (answer.redirect) { window.location.assign(answer.redirect); return; }
+      if (answer.redirect) { go(answer.redirect); return; }
       throw new Error(answer.error || "That passkey did not work. Try again.");
     }).catch(function (error) {
       if (error && error.name === "AbortError") return;  // the autofill gave way
