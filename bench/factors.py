@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 
 import pyotp
+from tests.factors.soft import SoftAuthenticator
 
 from bench.harness import (
     PASSWORD,
@@ -36,7 +37,6 @@ from bench.harness import (
     installation,
     seed_users,
 )
-from tests.factors.soft import SoftAuthenticator
 
 SEED_FACTORS = """
 import base64, json, secrets
