@@ -495,12 +495,15 @@ RULES: list[tuple[str, str, str, str]] = [
      "    if found is None or (user is not None and found.user_id != user.pk):",
      "    if found is None:"),
     ("§14 an IP address is never the WebAuthn RP ID", "factors/passkeys.py",
-     "        return host or None\n    return None", "        return host or None\n    return host"),
+     "        return host or None\n    return None",
+     "        return host or None\n    return host"),
     ("§14 once enrolled, the emailed code is no longer accepted", "factors/policy.py",
-     "        allowed = [k for k in keys if BY_KEY[k].beyond_email or k == \"recovery_codes\"]",
+     "        allowed = [k for k in keys if BY_KEY[k].beyond_email "
+     "or k == \"recovery_codes\"]",
      "        allowed = keys"),
     ("§14 passkey level accepts passkeys only", "factors/policy.py",
-     "        allowed = [k for k in keys if BY_KEY[k].phishing_resistant or k == \"recovery_codes\"]",
+     "        allowed = [k for k in keys if BY_KEY[k].phishing_resistant "
+     "or k == \"recovery_codes\"]",
      "        allowed = keys"),
     ("§14 a user without the factor enrols before anything else", "signin/middleware.py",
      "        if request.user.is_authenticated and enrollment_due(request.session) and \\",

@@ -60,8 +60,8 @@ from loginguard.users.models import User
 CHALLENGE_KEY = "lg_webauthn"
 CHALLENGE_LIFETIME = timedelta(minutes=5)
 MAX_PASSKEYS = 20
-MAX_CREDENTIAL_JSON = 16384
-LAST_USED_RESOLUTION = timedelta(seconds=60)  # an attestation with no certificates is a few hundred bytes
+MAX_CREDENTIAL_JSON = 16384  # an attestation with no certificates is a few hundred bytes
+LAST_USED_RESOLUTION = timedelta(seconds=60)
 
 REGISTER, SECOND_STEP, SIGN_IN, UNLOCK, RECOVER = (
     "register", "second_step", "sign_in", "unlock", "recover")
