@@ -33,7 +33,7 @@ def environment() -> dict[str, str]:
     if not key_file.exists() or not key_file.read_text().strip():
         key_file.write_text(secrets.token_urlsafe(50))
         key_file.chmod(0o600)
-    return {**os.environ, "SECRET_KEY": key_file.read_text().strip(), "DEBUG": "false",
+    demo = {"SECRET_KEY": key_file.read_text().strip(), "DEBUG": "false",
             "OIDC_PRIVATE_KEY_FILE": str(signing_key()),
             "SECURE_COOKIES": "false", "BASE_URL": "http://localhost:8000",
             "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": "8025",
@@ -42,6 +42,13 @@ def environment() -> dict[str, str]:
             "TRUSTED_PROXIES": "127.0.0.1", "FORWARD_AUTH_HOSTS": "localhost",
             "DATABASE_URL": os.environ.get("DATABASE_URL",
                                            f"sqlite:///{VAR / 'loginguard.sqlite3'}")}
+    # The same settings for the CLI while the demo runs:
+    #   LOGINGUARD_ENV_FILE=var/demo.env .venv/bin/loginguard unlock_user bob
+    env_file = VAR / "demo.env"
+    env_file.write_text("# Written by `make run`: the demo's settings, for the CLI.\n"
+                        + "".join(f"{key}={value}\n" for key, value in demo.items()))
+    env_file.chmod(0o600)
+    return {**os.environ, **demo}
 
 
 def signing_key() -> Path:
@@ -81,12 +88,14 @@ def example_app(env: dict[str, str]) -> list[str]:
                 "ACME_CLIENT_SECRET": client["client_secret"],
                 "ACME_ISSUER": "http://localhost:8000", "ACME_BASE_URL": ACME,
                 "ACME_VAR_DIR": str(VAR / "acme"), "PYTHONPATH": str(ROOT)})
+    # One thread: a demo app with one user (granian would otherwise allow 512 and warn).
     return [str(ROOT / ".venv" / "bin" / "granian"), "--interface", "wsgi", "--host",
-            "127.0.0.1", "--port", "8001", "--workers", "1", "--log-level", "warning",
-            "examples.acme_campaigns.app:application"]
+            "127.0.0.1", "--port", "8001", "--workers", "1", "--blocking-threads", "1",
+            "--log-level", "warning", "examples.acme_campaigns.app:application"]
 
 
 SAMPLE_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Sample app behind loginguard</title></head><body style="font-family:sans-serif">
 <h1>A sample app guarded by loginguard</h1>
 <p>nginx let you in after asking <code>/auth/forward</code>. It passed these headers on:</p>

@@ -7,6 +7,8 @@ import secrets
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
+from loginguard.lib import envfile
+
 HELP_ARGS = {"help", "--help", "-h"}
 
 
@@ -39,11 +41,25 @@ def overview() -> str:
         "Django's commands, for the operator (migrate, check --deploy, shell, dbshell, ...):",
         textwrap.fill(", ".join(django_commands), 88, initial_indent="  ",
                       subsequent_indent="  "),
-        "", "Settings come from the environment: see docs/operations.md.", ""])
+        "", "Settings come from the environment, or from the file LOGINGUARD_ENV_FILE (or "
+        "--env-file PATH before the command) names: KEY=value lines, as systemd's "
+        "EnvironmentFile= reads them. See docs/operations.md.", ""])
 
 
 def main() -> None:
     argv = sys.argv
+    # --env-file PATH before the command is the same as LOGINGUARD_ENV_FILE=PATH.
+    if len(argv) > 2 and argv[1] == "--env-file":
+        os.environ[envfile.VARIABLE] = argv[2]
+        argv = sys.argv = [argv[0], *argv[3:]]
+    elif len(argv) > 1 and argv[1].startswith("--env-file="):
+        os.environ[envfile.VARIABLE] = argv[1].split("=", 1)[1]
+        argv = sys.argv = [argv[0], *argv[2:]]
+    try:
+        envfile.load()
+    except envfile.EnvFileError as exc:
+        sys.stderr.write(f"loginguard: configuration error: {exc}\n")
+        sys.exit(2)
     if argv[1:] == ["--version"]:
         import django
 

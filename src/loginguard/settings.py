@@ -388,6 +388,7 @@ WHITENOISE_AUTOREFRESH = DEBUG
 LOG_FORMAT = env.choice("LOG_FORMAT", "text", ("text", "json"))
 LOG_LEVEL = env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"),
                        upper=True)
+LOGGING_CONFIG = "loginguard.web.logs.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -58,7 +58,7 @@ def test_reseller_to_admin_to_invited_user(browser: Browser, stack: Stack) -> No
 
     admin.get_by_role("link", name="Manage users of Umbrella Retail").click()
     admin.get_by_label("Username").fill("ian")
-    admin.get_by_label("Email").fill("ian@retail.example")
+    admin.get_by_label("Email", exact=True).fill("ian@retail.example")
     admin.get_by_role("button", name="Send invitation").click()
     expect(admin.get_by_role("table", name="Users")).to_contain_text("Invited")
     stack.inbox.wait_for("ian@retail.example", "invited", after=before)

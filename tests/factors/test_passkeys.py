@@ -355,3 +355,37 @@ def test_one_answer_sent_twice_at_once_signs_in_once(personas: Personas) -> None
     with pytest.raises(passkeys.Refused, match="answered already"):
         passkeys.passkey_verify(session=second, purpose=passkeys.SIGN_IN,
                                 credential=credential, info=NO_REQUEST)
+
+
+def test_check_warns_when_base_url_is_an_ip_address(settings: Any) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.BASE_URL = "http://127.0.0.1:8000"
+    err = StringIO()
+    call_command("check", stdout=StringIO(), stderr=err)
+    assert "loginguard.W201" in err.getvalue() and "passkeys are unavailable" in err.getvalue()
+    settings.BASE_URL = "https://login.example.com"
+    err = StringIO()
+    call_command("check", stdout=StringIO(), stderr=err)
+    assert "W201" not in err.getvalue()
+
+
+def test_a_challenge_for_one_purpose_of_a_user_does_not_answer_another(
+        personas: Personas) -> None:
+    """The same user's unlock challenge cannot answer their reset link's passkey step (or
+    any other ceremony): the purpose is part of what the challenge is bound to."""
+    from importlib import import_module
+
+    from loginguard.devices.request_info import NO_REQUEST
+    from loginguard.factors import passkeys
+
+    key = bob_with_passkey(personas)
+    bob = personas.member
+    session = import_module(settings.SESSION_ENGINE).SessionStore()
+    options = passkeys.authentication_options(session=session, purpose=passkeys.UNLOCK,
+                                              user=bob)
+    with pytest.raises(passkeys.Refused):
+        passkeys.passkey_verify(session=session, purpose=passkeys.RECOVER, user=bob,
+                                credential=json.dumps(key.get(options)), info=NO_REQUEST)

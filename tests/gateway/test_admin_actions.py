@@ -237,7 +237,7 @@ def test_a_reseller_user_sets_the_policy_of_the_resellers_own_users(
 
     rita = signed_in(personas.reseller_user)
     page = rita.get("/gateway/")
-    assert b"IP policy of Northwind" in page.content
+    assert b"IP policy for the users of Northwind" in page.content
     assert rita.post("/gateway/ip-policy/", {"ip_match": "network"}).status_code == 302
     assert Reseller.objects.get(pk=personas.reseller.pk).ip_match == "network"
     event = AuditEvent.objects.get(event_type="reseller.ip_policy_changed")

@@ -20,10 +20,26 @@ from loginguard.lib.env import Env
     ("DATABASE_URL", "postgres://host:5432", lambda e: e.database("DATABASE_URL", "sqlite:///x")),
     ("DATABASE_URL", "postgres://h:notaport/db", lambda e: e.database("DATABASE_URL", "x")),
     ("BASE_URL", "example.com", lambda e: e.url("BASE_URL", "", schemes=("http", "https"))),
+    # Passkeys: BASE_URL's host or a parent domain of it, nothing else (SPEC §14).
+    ("WEBAUTHN_RP_ID", "other.example", lambda e: e.rp_id("WEBAUTHN_RP_ID",
+                                                          "https://login.example.com")),
+    ("WEBAUTHN_RP_ID", "ample.com", lambda e: e.rp_id("WEBAUTHN_RP_ID",
+                                                      "https://login.example.com")),
+    ("WEBAUTHN_RP_ID", "https://example.com", lambda e: e.rp_id("WEBAUTHN_RP_ID",
+                                                                "https://example.com")),
 ])
 def test_bad_value_names_the_variable(name: str, value: str, call: object) -> None:
     with pytest.raises(ImproperlyConfigured, match=name):
         call(Env({name: value}))  # type: ignore[operator]
+
+
+def test_webauthn_rp_id_is_the_host_or_a_parent_domain() -> None:
+    base = "https://login.example.com"
+    assert Env({"WEBAUTHN_RP_ID": "example.com"}).rp_id("WEBAUTHN_RP_ID", base) == \
+        "example.com"
+    assert Env({"WEBAUTHN_RP_ID": "Login.Example.com"}).rp_id("WEBAUTHN_RP_ID", base) == \
+        "login.example.com"
+    assert Env({}).rp_id("WEBAUTHN_RP_ID", base) is None  # BASE_URL's host, then
 
 
 def test_good_values_parse() -> None:

@@ -7,6 +7,7 @@ import os
 import secrets
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -61,11 +62,35 @@ def test_unlock_user_clears_every_lock_and_is_audited(personas: Personas) -> Non
     other = User.objects.get(username="alice")
     password_attempt(other.username_key, "203.0.113.1")
     out = run("unlock_user", "bob")
-    assert "Cleared 3 lock counter(s) of bob" in out  # two sources + the username-wide one
+    assert "Cleared for bob: the password lock on the username; the password backoff " \
+        "from 2 address(es) or browser(s)." in out
     assert password_attempt(key, "203.0.113.1").allowed
     assert counters.read(f"pw-user:{other.username_key}").count == 1  # alice's untouched
     row = AuditEvent.objects.get(event_type="user.unlocked", subject=personas.member)
-    assert row.extra == {"via": "cli", "counters": 3}
+    assert row.extra == {"via": "cli", "cleared": [
+        "the password lock on the username",
+        "the password backoff from 2 address(es) or browser(s)"]}
+    assert "Nothing was blocking sam" in run("unlock_user", "sam")
+
+
+def test_unlock_user_clears_the_code_quota_the_tour_runs_into(personas: Personas) -> None:
+    """Issue 28: a second pass of the README tour hit "Too many codes were requested in
+    the last hour", and unlock_user cleared nothing."""
+    from loginguard.lib import clock
+    from tests.conftest import Visitor
+
+    for _ in range(5):  # five sign-ins a minute apart: the hour's five codes
+        Visitor().password("bob")
+        clock.advance(timedelta(minutes=1, seconds=1))
+    blocked = Visitor()
+    blocked.password("bob")
+    page = blocked.get("/login/verify/").content
+    assert b"Too many codes" in page and b"Resend code" not in page
+    out = run("unlock_user", "bob")
+    assert "the sign-in code quota (5 codes an hour)" in out
+    fresh = Visitor()
+    fresh.password("bob")
+    assert b"We sent a 6-digit verification code" in fresh.get("/login/verify/").content
 
 
 def test_rename_account(personas: Personas) -> None:

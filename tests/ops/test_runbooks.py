@@ -86,7 +86,7 @@ def test_postgres_dump_and_restore(tmp_path: Path) -> None:
         run_block_with_path("pg-backup", dump, script_env)
         cli(env, "create_account", "After Backup")
         run_block_with_path("pg-restore", dump, script_env)
-        accounts = cli(env, "shell", "-c", "from loginguard.tenancy.models import "
+        accounts = cli(env, "shell", "--no-imports", "-c", "from loginguard.tenancy.models import "
                        "ClientAccount; print(sorted(ClientAccount.objects.values_list("
                        "'name', flat=True)))")
         assert "['Before Backup']" in accounts
@@ -198,3 +198,118 @@ def test_the_containerfile_copies_what_exists_and_runs_as_non_root() -> None:
     assert 'CMD ["serve", "--bind", "0.0.0.0:8000"' in text
     assert "uv sync --frozen --no-dev" in text  # exactly the locked versions
     assert "loginguard worker" in text  # the second command is documented in the file
+
+
+def fenced(name: str, language: str) -> str:
+    marker = DOC.index(f"<!-- runbook:{name} -->")
+    match = re.search(rf"```{language}\n(.*?)```", DOC[marker:], re.S)
+    assert match, name
+    return match.group(1)
+
+
+def test_the_settings_file_is_what_the_cli_reads(tmp_path: Path) -> None:
+    """Issue 28: a KEY=value file sourced by a shell broke at DEFAULT_FROM_EMAIL and the
+    commands after it ran with defaults. The documented file, read by the CLI itself."""
+    from tests.sso.conftest import new_pem
+
+    script = fenced("settings-file", "sh")
+    body = re.search(r"<<'EOF'\n(.*?)\nEOF", script, re.S)
+    assert body, script
+    (tmp_path / "oidc.pem").write_text(new_pem())
+    ours = {"SECRET_KEY": secrets.token_urlsafe(50),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            "OIDC_PRIVATE_KEY_FILE": str(tmp_path / "oidc.pem")}
+    lines = [f"{line.split('=', 1)[0]}={ours[line.split('=', 1)[0]]}"
+             if line.split("=", 1)[0] in ours else line
+             for line in body.group(1).splitlines() if not line.startswith("REDIS_URL=")]
+    settings_file = tmp_path / "env"
+    settings_file.write_text("\n".join(lines) + "\n")
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("DJANGO_SETTINGS_MODULE", "SECRET_KEY", "DATABASE_URL",
+                          "REDIS_URL", "LOG_FORMAT", "LOGINGUARD_VAR_DIR")}
+    env["LOGINGUARD_ENV_FILE"] = str(settings_file)
+
+    def run(*args: str, extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "loginguard.cli", *args], cwd=tmp_path,
+                              env={**env, **(extra or {})}, capture_output=True, text=True,
+                              timeout=120)
+
+    assert run("migrate", "-v0").returncode == 0
+    collected = run("collectstatic", "--no-input", "-v0")
+    assert collected.returncode == 0, collected.stderr
+    assert (tmp_path / "var" / "static" / "loginguard" / "app.css").exists()
+    shown = run("shell", "--no-imports", "-c", "from django.conf import settings; "
+                "print(settings.DEFAULT_FROM_EMAIL, settings.BASE_URL, settings.LOG_FORMAT)")
+    assert shown.stdout.strip() == "loginguard <no-reply@example.com> " \
+        "https://login.example.com json", shown.stderr
+    # --env-file does the same, and the process's own environment wins over the file.
+    env.pop("LOGINGUARD_ENV_FILE")
+    again = subprocess.run([sys.executable, "-m", "loginguard.cli", "--env-file",
+                            str(settings_file), "shell", "--no-imports", "-c",
+                            "from django.conf import settings; print(settings.LOG_FORMAT)"],
+                           cwd=tmp_path, env={**env, "LOG_FORMAT": "text"},
+                           capture_output=True, text=True, timeout=120)
+    assert again.stdout.strip() == "text", again.stderr
+    # A line that is not KEY=value stops the command, naming the line.
+    settings_file.write_text(settings_file.read_text() + "this is not a setting\n")
+    broken = run("migrate", extra={"LOGINGUARD_ENV_FILE": str(settings_file)})
+    assert broken.returncode == 2
+    assert f"line {len(lines) + 1}" in broken.stderr and "not KEY=value" in broken.stderr
+    missing = run("migrate", extra={"LOGINGUARD_ENV_FILE": str(tmp_path / "nowhere")})
+    assert missing.returncode == 2 and "cannot read it" in missing.stderr
+
+
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+                    reason="the role and database statements need PostgreSQL: the CI's "
+                           "second run")
+def test_the_postgres_role_runbook(tmp_path: Path) -> None:
+    import psycopg
+
+    suffix = secrets.token_hex(4)
+    role, database, password = f"lg_role_{suffix}", f"lg_db_{suffix}", "a-long-random-password"
+    sql = fenced("postgres-role", "sql").replace("ROLE loginguard", f"ROLE {role}").replace(
+        "DATABASE loginguard OWNER loginguard", f"DATABASE {database} OWNER {role}")
+    admin = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as connection:
+        for statement in filter(None, (s.strip() for s in sql.split(";"))):
+            connection.execute(statement)  # type: ignore[arg-type]
+    try:
+        url = f"postgres://{role}:{password}@127.0.0.1:5432/{database}"
+        assert "DATABASE_URL=postgres://loginguard:a-long-random-password@" in DOC
+        env = {**os.environ, "SECRET_KEY": secrets.token_urlsafe(50), "DATABASE_URL": url}
+        env.pop("DJANGO_SETTINGS_MODULE", None)
+        env.pop("REDIS_URL", None)
+        cli(env, "migrate", "-v0")
+        assert "0 user(s)." in cli(env, "list_users")
+    finally:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            connection.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+def test_the_systemd_install_block_creates_the_folder_and_readable_files(
+        tmp_path: Path) -> None:
+    """Issue 28: `install … /etc/loginguard/env` failed without the folder, and the key was
+    readable by root only while the services run as loginguard. The block's install lines,
+    run into a temporary /etc with this user's group standing in for loginguard's."""
+    import grp
+    import stat
+
+    group = grp.getgrgid(os.getgid()).gr_name
+    (tmp_path / "loginguard.env").write_text("SECRET_KEY=x\n")
+    (tmp_path / "oidc.pem").write_text("key\n")
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    lines = [line.replace("/etc/", f"{etc}/").replace("-g loginguard", f"-g {group}")
+             .replace("-o root", f"-o {os.getuid()}")
+             for line in fenced("systemd-install", "sh").splitlines()
+             if line.startswith("install ")]
+    assert len(lines) == 3, lines
+    result = subprocess.run(["bash", "-euo", "pipefail", "-c", "\n".join(lines)],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    folder = etc / "loginguard"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o750
+    for name in ("env", "oidc.pem"):
+        mode = (folder / name).stat()
+        assert stat.S_IMODE(mode.st_mode) == 0o640 and mode.st_gid == os.getgid(), name

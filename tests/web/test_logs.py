@@ -97,3 +97,51 @@ def test_log_format_and_level_come_from_the_environment(tmp_path: Path) -> None:
     assert "hello" not in quiet.stderr
     bad = run_cli(tmp_path, code, LOG_FORMAT="xml")
     assert bad.returncode == 2 and "LOG_FORMAT='xml': use one of text, json" in bad.stderr
+
+
+def test_under_json_every_line_serve_writes_is_json_and_cli_output_stays_apart(
+        tmp_path: Path) -> None:
+    """Issue 28: `serve` printed plain text (its banner, the server's own [INFO] lines)
+    under LOG_FORMAT=json, and audit lines mixed into a command's output."""
+    import socket
+    import time
+    import urllib.request
+
+    environ = {**os.environ, "SECRET_KEY": secrets.token_urlsafe(50), "LOG_FORMAT": "json",
+               "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}",
+               "LOGINGUARD_VAR_DIR": str(tmp_path)}
+    environ.pop("DJANGO_SETTINGS_MODULE", None)
+    lg = [sys.executable, "-m", "loginguard.cli"]
+    subprocess.run([*lg, "migrate", "-v0"], env=environ, check=True, timeout=120)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([*lg, "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
+                              env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.2)
+    finally:
+        server.terminate()
+        out, err = server.communicate(timeout=30)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert out == "" and lines, (out, err)
+    parsed = [json.loads(line) for line in lines]  # every line one JSON object
+    assert any(p["message"].startswith("loginguard serving on") for p in parsed)
+    assert any(p["logger"] == "_granian" for p in parsed)  # the server's own lines too
+    assert not any("tcp_migrate_req" in p["message"] and p["level"] == "WARNING"
+                   for p in parsed)
+    # A command's output is on stdout alone; its audit line is JSON on stderr.
+    subprocess.run([*lg, "create_account", "Logs Co"], env=environ, check=True, timeout=60,
+                   capture_output=True)
+    made = subprocess.run([*lg, "create_user", "logan", "--email", "logan@logs.example",
+                           "--account", "Logs Co", "--invite"], env=environ,
+                          capture_output=True, text=True, timeout=60)
+    assert made.stdout.startswith("Created") and "{" not in made.stdout
+    assert all(json.loads(line) for line in made.stderr.splitlines() if line.strip())

@@ -168,14 +168,15 @@ def password_reset_send(*, actor: User, target: User, info: RequestInfo) -> None
             emails.send_invitation(user=target, invited_by=actor)
 
 
-def user_unlock_by_operator(*, user: User) -> int:
-    """``loginguard unlock_user``: clear the user's sign-in and code locks (every source),
-    audited ``via: cli``. How many counters were cleared."""
+def user_unlock_by_operator(*, user: User) -> list[str]:
+    """``loginguard unlock_user``: clear what keeps the user from signing in (password
+    locks from every source, code-step locks, the codes-an-hour quota), audited
+    ``via: cli``. What was cleared, in words."""
     with transaction.atomic():
         cleared = policies.user_locks_clear(username_key=user.username_key, user_id=user.pk,
                                             code_purposes=list(CodePurpose.values))
         audit_log(event_type=EventType.USER_UNLOCKED, subject=user, actor=None,
-                  extra={"via": "cli", "counters": cleared})
+                  extra={"via": "cli", "cleared": cleared})
     return cleared
 
 

@@ -60,6 +60,9 @@ def render_record(request: AuthenticatedHttpRequest, target: User, tab: str, *, 
         "can_edit_notifications": rules.can_edit_notifications(actor, target),
         "pending_change": EmailChange.objects.filter(user=target).first(),
         "email_unlocked": actor.pk == target.pk and is_unlocked(request),
+        # The way back for an admin who came from Manage users (the breadcrumb).
+        "managed_account": target.account if actor.pk != target.pk and target.account
+        is not None and rules.can_administer(actor, target.account) else None,
         "time_zones": time_zones(),
         **security_context(request, target),
         **extra,

@@ -41,7 +41,7 @@ def security_context(request: HttpRequest, target: User) -> dict[str, Any]:
         "security_unlocked": True,
         "unlocked_until": until,
         "devices": TrustedDevice.objects.filter(user=target).order_by("-last_used_at"),
-        "user_sessions": UserSession.objects.filter(user=target),
+        "user_sessions": UserSession.objects.filter(user=target).select_related("device"),
         "current_session_key": request.session.session_key,
         "tokens_allowed": target.kind == UserKind.CLIENT,
         "tokens": ApiToken.objects.filter(user=target),

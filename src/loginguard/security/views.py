@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
+from django.utils.timezone import localtime
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
@@ -162,8 +163,11 @@ def devices_remove_all(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 def _session_question(request: AuthenticatedHttpRequest, session_id: str) -> tuple[str, str]:
     target = _own(UserSession, request, session_id)
-    return (f"Sign out {target.browser} on {target.os} ({target.ip})?",
-            "That browser goes back to the sign-in page at its next click.")
+    started = localtime(target.created_at).strftime("%Y-%m-%d %H:%M")
+    seen = localtime(target.last_seen_at).strftime("%Y-%m-%d %H:%M")
+    return (f"Sign out “{target.label}” ({target.browser} on {target.os}, {target.ip})?",
+            f"Signed in {started}, last active {seen} (UTC). That browser goes back to the "
+            "sign-in page at its next click.")
 
 
 @confirmed_action("Sign out a session", "Sign it out", _session_question)
@@ -174,7 +178,7 @@ def session_end(request: AuthenticatedHttpRequest, session_id: str) -> HttpRespo
         return _back(request)
     user_session_end(user=request.user, target=target,
                               info=RequestInfo.of(request))
-    messages.success(request, f"Signed out {target.browser} on {target.os}.")
+    messages.success(request, f"Signed out “{target.label}”.")
     return _back(request)
 
 

@@ -18,6 +18,7 @@ from loginguard.access.rules import may_sign_in
 from loginguard.audit.events import EventType
 from loginguard.codes.services import Verdict
 from loginguard.devices.cookie import set_secret
+from loginguard.devices.models import TrustedDevice
 from loginguard.devices.request_info import RequestInfo
 from loginguard.factors import passkeys
 from loginguard.factors.policy import missing_level
@@ -115,7 +116,8 @@ class SignInFlow:
                                        passkey_only=passkey_only)
         if step.signed_in_with is not None:
             return self._sign_in(result.user, proofs=[Proof.PASSWORD, Proof.TRUSTED_DEVICE],
-                                 enroll=missing_level(result.user))
+                                 enroll=missing_level(result.user),
+                                 device=step.signed_in_with)
         if step.pending is None:
             return Refused(step.refused or services.GENERIC_ERROR)
         if session.session_key is not None:
@@ -247,7 +249,7 @@ class SignInFlow:
         if device is not None:
             services.trusted_device_refreshed(device=device, info=self.info)
             return self._sign_in(user, proofs=[Proof.PASSWORD, proof, Proof.TRUSTED_DEVICE],
-                                 enroll=pending.enroll)
+                                 enroll=pending.enroll, device=device)
         pending.stage = STAGE_TRUST
         pending.proof = str(proof)
         pending.save(self.request.session)
@@ -290,9 +292,10 @@ class SignInFlow:
             if choice == "no":
                 services.trust_declined(user=user, info=self.info)
                 return self._sign_in(user, proofs=proofs, enroll=pending.enroll)
-            secret = services.trust_accepted(user=user, name=device_name, info=self.info)
+            secret, device = services.trust_accepted(user=user, name=device_name,
+                                                     info=self.info)
             return self._sign_in(user, proofs=proofs, enroll=pending.enroll,
-                                 new_device_secret=secret,
+                                 new_device_secret=secret, device=device,
                                  notice=f"“{device_name}” is now a trusted device.")
 
     # --- the end of a sign-in ---------------------------------------------------------------
@@ -304,8 +307,10 @@ class SignInFlow:
         return was_signed_in
 
     def _sign_in(self, user: User, *, proofs: list[Proof], enroll: str = "",
-                 new_device_secret: str | None = None, notice: str | None = None) -> SignedIn:
-        session_start(self.request, user=user, info=self.info, proofs=proofs, enroll=enroll)
+                 new_device_secret: str | None = None, notice: str | None = None,
+                 device: TrustedDevice | None = None) -> SignedIn:
+        session_start(self.request, user=user, info=self.info, proofs=proofs, enroll=enroll,
+                      device=device)
         return SignedIn(proofs=proofs, new_device_secret=new_device_secret, notice=notice)
 
     def _restart(self) -> Refused:

@@ -13,6 +13,9 @@ class UserSession(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="user_sessions"
     )
     ip = models.GenericIPAddressField()
+    # The trusted device this browser signed in as (its name tells sessions apart).
+    device = models.ForeignKey("devices.TrustedDevice", null=True, blank=True,
+                               on_delete=models.SET_NULL, related_name="+")
     browser = models.CharField(max_length=64)
     os = models.CharField(max_length=64)
     created_at = models.DateTimeField()
@@ -23,6 +26,12 @@ class UserSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.browser} on {self.os} ({self.ip})"
+
+    @property
+    def label(self) -> str:
+        """What tells it apart for people: the trusted device's name, else the browser."""
+        device = self.device
+        return device.name if device is not None else f"{self.browser} on {self.os}"
 
 
 class TrustClaim(models.Model):

@@ -14,6 +14,9 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.utils.http import is_same_domain, url_has_allowed_host_and_scheme
 
 NEXT_KEY = "lg_next"
+# The app a sign-in continues to (set by the OpenID Connect authorize view before it
+# sends the browser to /login/), so the page can say "Sign in to continue to Acme".
+LOGIN_FOR_KEY = "lg_login_for"
 MAX_NEXT = 2048  # longer is not a URL a person was on
 
 
@@ -65,3 +68,17 @@ def remember_next(session: SessionBase, value: object) -> None:
 def take_next(session: SessionBase) -> str | None:
     """The remembered ``next``, once (checked again: settings may have changed)."""
     return safe_next(session.pop(NEXT_KEY, None))
+
+
+def login_for_remember(session: SessionBase, *, target: str, app: str, account: str) -> None:
+    """The sign-in that goes on to ``target`` is for ``app`` (of ``account``, if any)."""
+    session[LOGIN_FOR_KEY] = {"next": target, "app": app, "account": account}
+
+
+def login_for(session: SessionBase, target: str | None) -> dict[str, str] | None:
+    """The app this sign-in continues to, when the session's note is about ``target``."""
+    value = session.get(LOGIN_FOR_KEY)
+    if target and isinstance(value, dict) and value.get("next") == target and \
+            isinstance(value.get("app"), str):
+        return {"app": str(value["app"]), "account": str(value.get("account") or "")}
+    return None

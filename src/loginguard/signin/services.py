@@ -216,14 +216,15 @@ def trust_declined(*, user: User, info: RequestInfo) -> None:
         emails.send_untrusted_login(user=user, info=info)
 
 
-def trust_accepted(*, user: User, name: str, info: RequestInfo) -> str:
+def trust_accepted(*, user: User, name: str, info: RequestInfo
+                   ) -> tuple[str, TrustedDevice]:
     """Stage 3, "Yes": a fresh device secret, never the one the browser brought (a cookie
     planted by someone else must not become trusted); the browser's other device rows move
-    to it. Returns the secret for the cookie."""
+    to it. Returns the secret for the cookie, and the device."""
     secret = new_secret()
-    devices.trusted_device_create(user=user, secret=secret, name=name, info=info,
-                                  replaces=info.device_secret)
-    return secret
+    device = devices.trusted_device_create(user=user, secret=secret, name=name, info=info,
+                                           replaces=info.device_secret)
+    return secret, device
 
 
 TOO_MANY = "Too many wrong passwords. Wait a few minutes, then try again."

@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from loginguard.audit.events import EventType
 from loginguard.audit.services import audit_log
 from loginguard.devices.fingerprint import Fingerprint, fingerprint, same_device
+from loginguard.devices.models import TrustedDevice
 from loginguard.devices.request_info import RequestInfo
 from loginguard.factors.proofs import Proof, label, outcome, parsed
 from loginguard.lib import clock
@@ -34,10 +35,12 @@ ENROLL_KEY = "lg_enroll"  # a factor level the user must reach before going on
 
 
 def session_start(request: HttpRequest, *, user: User, info: RequestInfo,
-                  proofs: list[Proof], enroll: str = "") -> None:
+                  proofs: list[Proof], enroll: str = "",
+                  device: TrustedDevice | None = None) -> None:
     """The one place a browser becomes signed in (``django.contrib.auth.login``, which
     rotates the session key). ``enroll``: the factor level the user must reach before the
-    session reaches anything else (signin.middleware.EnrollmentGate)."""
+    session reaches anything else (signin.middleware.EnrollmentGate); ``device``: the
+    trusted device it signed in as, if any (the session list shows its name)."""
     now = clock.now()
     PendingLogin.clear(request.session)
     with transaction.atomic():
@@ -51,7 +54,7 @@ def session_start(request: HttpRequest, *, user: User, info: RequestInfo,
         assert key is not None  # login() created it
         request.session[KEY_KEY] = key
         UserSession.objects.create(
-            session_key=key, user=user, ip=info.ip,
+            session_key=key, user=user, ip=info.ip, device=device,
             browser=info.fingerprint.browser, os=info.fingerprint.os,
             created_at=now, last_seen_at=now)
         audit_log(event_type=EventType.LOGIN_SUCCEEDED, subject=user, actor=user, info=info,

@@ -33,7 +33,7 @@ from loginguard.signin.flow import (
     store_device_secret,
 )
 from loginguard.signin.forms import PasswordForm, TrustForm
-from loginguard.signin.next_url import remember_next, safe_next, take_next
+from loginguard.signin.next_url import login_for, remember_next, safe_next, take_next
 
 CODE_NOT_SENT = "code-not-sent"  # a message tag: the verify page then says no code left
 
@@ -99,6 +99,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     return render(request, "signin/login.html",
                   {"username_field": username_field, "password_field": password_field,
                    "error": error, "next": target, "passkeys": passkeys.available(),
+                   "next_app": login_for(request.session, target),
                    "next_host": urlsplit(target).netloc if target else None}, status=200)
 
 
@@ -145,7 +146,8 @@ def verify_view(request: HttpRequest) -> HttpResponse:
               and (BY_KEY[key].entry != PASSKEY or passkeys.available())]
     return render(request, "signin/verify.html", {
         "factor": factor, "masked_email": mask_email(user.email), "error": error,
-        "code_not_sent": not_sent, "others": others, "enroll": pending.enroll,
+        "code_not_sent": not_sent, "code_sent": pending.code_sent, "others": others,
+        "enroll": pending.enroll,
         "recovery": of_entry(pending.methods, RECOVERY),
         # The 30-day rule (SPEC §2.3): a trusted device asks for a code now and then.
         "trusted_but_due": pending.device_id is not None}, status=200)

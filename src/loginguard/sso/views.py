@@ -52,6 +52,7 @@ from loginguard.factors.proofs import phishing_resistant, second_factor
 from loginguard.lib import clock
 from loginguard.signin.flow import FORCE_CODE_KEY, FORCE_PASSKEY_KEY
 from loginguard.signin.models import UserSession
+from loginguard.signin.next_url import login_for_remember
 from loginguard.signin.sessions import proofs_of, session_end
 from loginguard.sso import keys, selectors, services
 from loginguard.sso.models import Client
@@ -177,6 +178,13 @@ class AuthorizeView(AuthorizationView):
             if prompt:
                 query["prompt"] = [" ".join(prompt)]
             path = f"{self.request.path}?{urlencode(query, doseq=True)}"
+        client_ids = parse_qs(urlsplit(path).query).get("client_id", [])
+        client = (Client.objects.select_related("account", "application")
+                  .filter(application__client_id=client_ids[0]).first()
+                  if len(client_ids) == 1 else None)
+        if client is not None:  # "Sign in to continue to Acme Campaigns" on /login/
+            login_for_remember(session, target=path, app=client.application.name,
+                               account=client.account.name if client.account else "")
         return redirect_to_login(path, settings.LOGIN_URL)
 
     # --- signed in -----------------------------------------------------------------------

@@ -78,7 +78,7 @@ class Store(Protocol):
 
     def clear(self, key: str) -> None: ...
 
-    def clear_all(self, keys: list[str], prefix: str) -> int: ...
+    def clear_all(self, keys: list[str], prefix: str) -> list[str]: ...
 
 
 @cache
@@ -210,10 +210,11 @@ class DatabaseStore:
     def clear(self, key: str) -> None:
         _execute("delete", [key])
 
-    def clear_all(self, keys: list[str], prefix: str) -> int:
-        deleted, _ = Counter.objects.filter(
-            Q(key__in=keys) | Q(key__startswith=prefix)).delete()
-        return deleted
+    def clear_all(self, keys: list[str], prefix: str) -> list[str]:
+        rows = Counter.objects.filter(Q(key__in=keys) | Q(key__startswith=prefix))
+        found = list(rows.values_list("key", flat=True))
+        rows.delete()
+        return found
 
 
 # KEYS[1]: the counter's hash. ARGV: now, window (s, or -1 for none), lock_from (or -1),
@@ -328,10 +329,13 @@ class RedisStore:
     def clear(self, key: str) -> None:
         self.redis.delete(self.prefix + key)
 
-    def clear_all(self, keys: list[str], prefix: str) -> int:
+    def clear_all(self, keys: list[str], prefix: str) -> list[str]:
         pattern = re.sub(r"([*?\[\]\\])", r"\\\1", self.prefix + prefix) + "*"
-        found = [self.prefix + key for key in keys] + list(self.redis.scan_iter(match=pattern))
-        return int(self.redis.delete(*found)) if found else 0
+        candidates = [self.prefix + key for key in keys] + [
+            name.decode() if isinstance(name, bytes) else str(name)
+            for name in self.redis.scan_iter(match=pattern)]
+        found = [name for name in dict.fromkeys(candidates) if self.redis.delete(name)]
+        return [name.removeprefix(self.prefix) for name in found]
 
 
 def redis_prefix(db: dict[str, Any] | None = None) -> str:
@@ -355,9 +359,9 @@ def read_many(keys: dict[str, timedelta | None]) -> dict[str, State]:
     return store().read_many(keys, clock.now())
 
 
-def clear_all(keys: list[str], prefix: str) -> int:
-    """Forget these counters and every one whose key starts with ``prefix``; how many
-    there were."""
+def clear_all(keys: list[str], prefix: str) -> list[str]:
+    """Forget these counters and every one whose key starts with ``prefix``; the keys of
+    those there were."""
     return store().clear_all(keys, prefix)
 
 

@@ -99,11 +99,26 @@ def password_counters_clear(username_key: str) -> None:
     counters.clear(f"pw-user:{username_key}")
 
 
-def user_locks_clear(*, username_key: str, user_id: int, code_purposes: list[str]) -> int:
-    """The operator's unlock: every password counter of this username (every source and
-    the username-wide one) and the user's code-step counters. How many there were."""
-    keys = [f"pw-user:{username_key}", *(_code_key(user_id, p) for p in code_purposes)]
-    return counters.clear_all(keys, prefix=f"pw-user:{username_key}:")
+def user_locks_clear(*, username_key: str, user_id: int, code_purposes: list[str]
+                     ) -> list[str]:
+    """The operator's unlock: everything that can keep this user from signing in — every
+    password counter of this username (every source and the username-wide one), the
+    code-step locks and the codes-an-hour quotas of each purpose. What each cleared one
+    was, in words (an empty list: nothing was blocking)."""
+    labels = {f"pw-user:{username_key}": "the password lock on the username"}
+    for purpose in code_purposes:
+        words = "sign-in" if purpose == "login" else purpose.replace("_", "-")
+        labels[_code_key(user_id, purpose)] = f"the {words} code-step lock"
+        labels[_issued_key(user_id, purpose)] = (f"the {words} code quota "
+                                                 f"({CODES_PER_HOUR} codes an hour)")
+    cleared = counters.clear_all(list(labels), prefix=f"pw-user:{username_key}:")
+    sources = sum(1 for key in cleared if key not in labels)
+    return [labels[key] for key in labels if key in cleared] + (
+        [f"the password backoff from {sources} address(es) or browser(s)"] if sources else [])
+
+
+def _issued_key(user_id: int, purpose: str) -> str:
+    return f"code-issued:{purpose}:{user_id}"
 
 
 def _code_key(user_id: int, purpose: str) -> str:
@@ -127,7 +142,7 @@ def code_succeeded(user_id: int, purpose: str = "login") -> None:
 def code_issued(user_id: int, purpose: str) -> bool:
     """Count one more code of this purpose; False when it would be past the hour's budget
     (the database store's count rolls back with the refused request)."""
-    state = counters.hit(f"code-issued:{purpose}:{user_id}", window=CODE_WINDOW)
+    state = counters.hit(_issued_key(user_id, purpose), window=CODE_WINDOW)
     return state.count <= CODES_PER_HOUR
 
 

@@ -5,10 +5,19 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.config
 from datetime import UTC, datetime
 from typing import Any
 
 from loginguard.lib.paths import API_PREFIX, FORWARD_PATH
+
+
+def configure(config: dict[str, Any]) -> None:
+    """settings.LOGGING_CONFIG: Django's dictConfig, plus Python's warnings (a missing
+    static directory, a deprecation) through the same handler, so that under
+    LOG_FORMAT=json they are JSON lines too, not bare text on stderr."""
+    logging.config.dictConfig(config)
+    logging.captureWarnings(True)
 
 
 class DropApiRefusals(logging.Filter):
@@ -61,3 +70,11 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, ensure_ascii=False)
+
+
+class DropExplainedServerNotices(logging.Filter):
+    """granian's warning about ``net.ipv4.tcp_migrate_req``: `loginguard serve` logs what
+    it means and what to do instead (a warning at every start read as an error)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "tcp_migrate_req" not in record.getMessage()

@@ -28,6 +28,22 @@
     if (event.target && event.target.name === "trust") syncTrust();
   });
   document.addEventListener("DOMContentLoaded", syncTrust);
+  // The demo mailbox's HTML preview: as tall as the email (the frame runs no script; its
+  // sandbox lets this page read its height).
+  function fitFrame(frame) {
+    try {
+      var doc = frame.contentDocument;
+      if (doc && doc.documentElement) {
+        frame.style.height = (doc.documentElement.scrollHeight + 16) + "px";
+      }
+    } catch (error) { /* another origin: keep the stylesheet's height */ }
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("iframe.mail-frame").forEach(function (frame) {
+      frame.addEventListener("load", function () { fitFrame(frame); });
+      fitFrame(frame);
+    });
+  });
   // Copy buttons (API token shown once).
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("[data-copy-target]");

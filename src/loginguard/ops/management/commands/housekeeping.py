@@ -22,13 +22,17 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, dry_run: bool, **options: Any) -> None:
         counts = housekeeping.preview() if dry_run else housekeeping.run()
-        verb = "would delete" if dry_run else "deleted"
-        for sweep in housekeeping.SWEEPS:
-            action = verb.replace("delete", "clear") if sweep.clear_bodies else verb
-            self.stdout.write(f"{sweep.name:<18} {action} {counts[sweep.name]:>7}  "
-                              f"({sweep.what})")
-        requeue = "would queue again" if dry_run else "queued again"
-        self.stdout.write(f"{'stuck_emails':<18} {requeue} {counts['stuck_emails_requeued']:>4}"
-                          "  (emails a stopped worker left half-sent 10 minutes ago)")
+        verbs = {"delete": ("would delete", "deleted"), "clear": ("would clear", "cleared"),
+                 "requeue": ("would queue again", "queued again")}
+        rows = [(sweep.name, verbs["clear" if sweep.clear_bodies else "delete"][not dry_run],
+                 counts[sweep.name], sweep.what) for sweep in housekeeping.SWEEPS]
+        rows.append(("stuck_emails_requeued", verbs["requeue"][not dry_run],
+                     counts["stuck_emails_requeued"],
+                     "emails a stopped worker left half-sent 10 minutes ago"))
+        name_width = max(len(row[0]) for row in rows)
+        verb_width = max(len(row[1]) for row in rows)
+        for name, action, count, what in rows:
+            self.stdout.write(f"{name:<{name_width}}  {action:<{verb_width}} {count:>7}  "
+                              f"({what})")
         if dry_run:
             self.stdout.write("Dry run: nothing was changed.")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import os
 import re
 from argparse import ArgumentParser
@@ -10,6 +11,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from loginguard.lib.metrics import clean_directory
 
+logger = logging.getLogger("loginguard.serve")
+RECYCLE_HOURS = 6
 BIND_RE = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.\-]+):(\d{1,5})$")
 
 
@@ -45,8 +48,15 @@ class Command(BaseCommand):
 
             clean_directory(Path(metrics_directory))
         host, port = parse_bind(bind)
-        self.stdout.write(f"loginguard serving on http://{bind} with {workers} worker(s)")
-        self.stdout.flush()
+        # One log, one format: the server's own lines go through loginguard's handler and
+        # formatter (LOG_FORMAT: text, or one JSON object per line), on stderr like every
+        # other log line; stdout stays for command output.
+        logger.info("loginguard serving on http://%s with %d worker(s)", bind, workers)
+        if workers > 1 and not _tcp_migrate_req():
+            logger.info("Worker processes are replaced every %d hours (a slow leak cannot "
+                        "grow). Set `sysctl net.ipv4.tcp_migrate_req=1` (Linux 5.14+) so no "
+                        "connection waiting in the queue is reset then "
+                        "(docs/operations.md, The web server).", RECYCLE_HOURS)
         Server(
             "loginguard.wsgi:application",
             address=host,
@@ -61,5 +71,34 @@ class Command(BaseCommand):
             log_access=False,
             respawn_failed_workers=True,
             # Recycle workers now and then: a slow leak can't grow without bound.
-            workers_lifetime=6 * 3600,
+            workers_lifetime=RECYCLE_HOURS * 3600,
+            log_dictconfig=server_logging(),
         ).serve()
+
+
+def _tcp_migrate_req() -> bool:
+    try:
+        return Path("/proc/sys/net/ipv4/tcp_migrate_req").read_text().strip() == "1"
+    except OSError:
+        return False
+
+
+def server_logging() -> dict[str, Any]:
+    """granian's loggers through loginguard's formatter and handler (its default prints
+    its own format to stdout), without its sysctl warning, which ``handle`` explains."""
+    from django.conf import settings
+
+    return {
+        "formatters": settings.LOGGING["formatters"],
+        "filters": {"explained": {"()": "loginguard.web.logs.DropExplainedServerNotices"}},
+        "handlers": {"console": {"class": "logging.StreamHandler",
+                                 "formatter": settings.LOG_FORMAT,
+                                 "filters": ["explained"]}},
+        # The workers apply this after Django's own setup: the root logger keeps a
+        # handler, so what reaches it (Python warnings included) is formatted too.
+        "root": {"handlers": ["console"], "level": settings.LOG_LEVEL},
+        "loggers": {"_granian": {"handlers": ["console"], "level": "INFO",
+                                 "propagate": False},
+                    "granian.access": {"handlers": ["console"], "level": "WARNING",
+                                       "propagate": False}},
+    }

@@ -11,9 +11,12 @@ from loginguard.users.cli import user_named
 
 class Command(BaseCommand):
     help = (
-        "Clear a user's sign-in locks: the password backoff from every address and "
-        "browser, and the code-step lock. For a user locked out by someone guessing; "
-        "check who is asking first. Audited (user.unlocked, via cli)."
+        "Clear everything that keeps a user from signing in: the password backoff from "
+        "every address and browser, the code-step locks, and the quota of 5 emailed codes "
+        "an hour (the 60-second wait between two codes is not a counter: it passes by "
+        "itself). For a user locked out by someone guessing, or who asked for too many "
+        "codes; check who is asking first. Prints what was cleared. Audited "
+        "(user.unlocked, via cli)."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -22,5 +25,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, username: str, **options: Any) -> None:
         user = user_named(username)
         cleared = user_unlock_by_operator(user=user)
-        self.stdout.write(f"Cleared {cleared} lock counter(s) of {user.username}; they can "
-                          "try to sign in again now.")
+        if not cleared:
+            self.stdout.write(f"Nothing was blocking {user.username}: no lock and no code "
+                              "quota. (After a code, the next one can be sent a minute "
+                              "later.)")
+            return
+        self.stdout.write(f"Cleared for {user.username}: " + "; ".join(cleared)
+                          + ". They can sign in again now.")
