@@ -5,6 +5,7 @@ from django.urls import URLPattern, URLResolver, include, path, re_path
 from loginguard.api.v1 import api as api_v1
 from loginguard.forwardauth import views as forwardauth
 from loginguard.gateway import views as gateway
+from loginguard.overview import views as overview
 from loginguard.record import password_links
 from loginguard.record import views as record
 from loginguard.security import factors
@@ -86,6 +87,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
          name="app_disconnect"),
     path("security/password/", security.password_change, name="password_change"),
     path("security/tokens/create/", security.token_create, name="token_create"),
+    path("security/alerts/<str:alert_id>/", security.alert_answer_view, name="alert_answer"),
     path("security/tokens/<str:token_id>/revoke/", security.token_revoke,
          name="token_revoke"),
     path("gateway/", gateway.gateway_home, name="gateway"),
@@ -119,6 +121,16 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("accounts/<str:account_id>/apps/<str:client_id>/delete/",
          gateway.account_client_delete, name="account_client_delete"),
     path("accounts/<str:account_id>/log/", gateway.account_log, name="account_log"),
+    # The security overview (issue 29): an account's, and a reseller user's across theirs.
+    path("accounts/<str:account_id>/overview/", overview.account_overview,
+         name="account_overview"),
+    path("accounts/<str:account_id>/overview/charts/<str:name>.svg", overview.account_chart,
+         name="account_chart"),
+    path("accounts/<str:account_id>/overview/<str:table>.csv", overview.account_csv,
+         name="account_csv"),
+    path("overview/", overview.overview_home, name="overview"),
+    path("overview/charts/<str:name>.svg", overview.across_chart, name="overview_chart"),
+    path("overview/<str:table>.csv", overview.across_csv, name="overview_csv"),
     # Demo mode only: both views answer 404 unless DEV_MAILBOX_DIR is set.
     path("dev/mailbox/", mailbox.mailbox_list, name="mailbox"),
     path("dev/mailbox/<str:key>/", mailbox.mailbox_detail, name="mailbox_detail"),

@@ -87,6 +87,18 @@ def sign_in(page: Page, stack: Stack, name: str, check: Checker | None = None) -
     expect(page.get_by_test_id("header-username")).to_have_text(name)
 
 
+def charts_drawn(page: Page) -> None:
+    """Every chart image of the overview loaded and was drawn (an SVG the browser refused,
+    for its type or its CSP, has no natural size)."""
+    charts = page.locator(".chart img")
+    assert charts.count() == 3
+    for i in range(charts.count()):
+        charts.nth(i).scroll_into_view_if_needed()
+        expect(charts.nth(i)).to_be_visible()
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                               arg=charts.nth(i).element_handle())
+
+
 def link_in(stack: Stack, to: str, subject: str, after: int) -> str:
     """The link in the newest email to ``to`` whose subject mentions ``subject``."""
     message = stack.inbox.wait_for(to, "", after=after)
@@ -177,6 +189,9 @@ def walk(browser: Browser, stack: Stack, people: dict[str, str], check: Checker,
     check(page, "account-admin")
     page.goto(account + "log/")
     check(page, "account-log")
+    page.goto(account + "overview/")
+    charts_drawn(page)
+    check(page, "account-overview")
     page.goto(f"{base}/users/{people['axe_user']}/")
     check(page, "record-of-another-user")
     page.goto(f"{base}/users/{people['axe_user']}/permissions/")
@@ -205,6 +220,9 @@ def walk(browser: Browser, stack: Stack, people: dict[str, str], check: Checker,
     check(page, "gateway-account")
     page.goto(f"{base}/gateway/accounts/{people['account']}/suspend/")
     check(page, "confirm-suspend-account")
+    page.goto(base + "/overview/")
+    charts_drawn(page)
+    check(page, "overview-across-accounts")
     page.context.close()
 
 
@@ -227,5 +245,5 @@ def test_every_page_at_both_widths_has_no_axe_violation(walked: list[Checker]) -
 
 def test_a_screenshot_of_every_page_at_both_widths(walked: list[Checker]) -> None:
     desktop, phone = ([p.name for p in c.shots] for c in walked)
-    assert desktop == phone and len(desktop) >= 28
+    assert desktop == phone and len(desktop) >= 30
     assert all(p.stat().st_size > 5000 for c in walked for p in c.shots)

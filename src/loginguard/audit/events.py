@@ -65,3 +65,20 @@ class EventType(models.TextChoices):
     ACCOUNT_FACTOR_POLICY_CHANGED = "account.factor_policy_changed", "Factor policy changed"
     RESELLER_FACTOR_POLICY_CHANGED = ("reseller.factor_policy_changed",
                                       "Reseller factor policy changed")
+    ALERT_CONFIRMED = "alert.confirmed", "Alert answered: this was me"
+    ALERT_DENIED = "alert.denied", "Alert answered: this wasn't me"
+
+
+# What the user's home asks about (issue 29): events of the last 30 days a user should
+# recognise, each answered "This was me" or "This wasn't me".
+ALERTS: dict[str, str] = {
+    EventType.UNTRUSTED_LOGIN: "Sign-in from a device you had not trusted",
+    EventType.CODE_LOCKED: "Password right, code wrong: sign-in locked",
+    EventType.FACTOR_ADDED: "Sign-in factor added",
+    EventType.FACTOR_REMOVED: "Sign-in factor removed",
+    EventType.FACTORS_RESET: "Sign-in factors reset by an administrator",
+    EventType.RECOVERY_CODES_GENERATED: "New recovery codes created",
+    EventType.RECOVERY_CODE_USED: "Recovery code used to sign in",
+    EventType.TOKEN_CREATED: "API token created",
+}
+ALERT_DAYS = 30

@@ -3,8 +3,10 @@ connected reseller users. Thin edges: guards from the access layer, then one act
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -41,9 +43,10 @@ from loginguard.actions.tenants import (
 from loginguard.actions.users import user_create
 from loginguard.audit.events import EventType
 from loginguard.devices.request_info import RequestInfo
-from loginguard.factors.registry import with_kinds, without_factor_beyond_email
+from loginguard.factors.registry import with_kinds
 from loginguard.lib.ids import parse_id
 from loginguard.lib.pages import confirm_page, post_or_redirect
+from loginguard.overview.queries import PERIODS, USER_LISTS, user_list, window
 from loginguard.sso.models import Client
 from loginguard.sso.selectors import account_client
 from loginguard.tenancy.models import ClientAccount, Connection, FactorLevel, IpMatch
@@ -205,14 +208,17 @@ def gateway_account_resume(request: HttpRequest, account_id: str) -> HttpRespons
 def render_admin(request: HttpRequest, account: ClientAccount, *, status: int = 200,
                  **extra: Any) -> HttpResponse:
     users = with_kinds(User.objects.filter(account=account)).order_by("username_key")
-    factor_filter = request.GET.get("factors", "")
-    if factor_filter == "none":
-        users = without_factor_beyond_email(users)
+    # ?show= narrows the list to what a number of the overview counts (?factors=none, the
+    # older spelling of show=none, still works).
+    show = request.GET.get("show") or ("none" if request.GET.get("factors") == "none" else "")
+    if show not in USER_LISTS:
+        show = ""
+    users = user_list(users, show)
     clients = Client.objects.filter(account=account).select_related("application")
     return render(request, "gateway/admin.html", {
         "account": account, "users": users, "ip_choices": IpMatch.choices,
         "factor_choices": FactorLevel.choices,
-        "factor_filter": factor_filter if factor_filter == "none" else "",
+        "show": show, "user_lists": USER_LISTS,
         "clients": clients, **extra}, status=status)
 
 
@@ -308,15 +314,34 @@ def account_log(request: HttpRequest, account_id: str) -> HttpResponse:
     events = account_security_log(actor_of(request), account)
     user_filter = parse_id(request.GET.get("user"))
     type_filter = request.GET.get("type", "")
+    ip_filter = ip_or_empty(request.GET.get("ip"))
+    since = int(request.GET["since"]) if request.GET.get("since") in ("30", "90") else 0
     if user_filter:
         events = events.filter(subject_id=user_filter)
     if type_filter in EventType.values:
         events = events.filter(event_type=type_filter)
+    if ip_filter:
+        events = events.filter(ip=ip_filter)
+    if since in PERIODS:  # the overview's "last 30/90 days", from the day's start
+        events = events.filter(created_at__gte=window(since)[0])
     log = Paginator(events, LOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    filters = urlencode({key: value for key, value in (
+        ("user", user_filter or ""), ("type", type_filter if type_filter in EventType.values
+                                      else ""), ("ip", ip_filter), ("since", since or ""))
+        if value})
     return render(request, "gateway/log.html", {
         "account": account, "log": log, "users": User.objects.filter(account=account),
         "event_types": EventType.choices, "user_filter": user_filter,
-        "type_filter": type_filter if type_filter in EventType.values else ""})
+        "type_filter": type_filter if type_filter in EventType.values else "",
+        "ip_filter": ip_filter, "since": since, "filters": filters})
+
+
+def ip_or_empty(value: object) -> str:
+    """An IP address as the log stores it, or "" for anything else."""
+    try:
+        return str(ipaddress.ip_address(value)) if isinstance(value, str) else ""
+    except ValueError:
+        return ""
 
 
 @page

@@ -20,9 +20,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
+from loginguard.actions.alerts import alert_answer
 from loginguard.actions.credentials import password_change as change_password
 from loginguard.apitokens.models import ApiToken
 from loginguard.apitokens.services import api_token_create, api_token_revoke
+from loginguard.audit.models import AlertAnswer
 from loginguard.devices.models import TrustedDevice
 from loginguard.devices.request_info import RequestInfo
 from loginguard.devices.services import (
@@ -271,3 +273,26 @@ def app_disconnect(request: AuthenticatedHttpRequest, app_id: str) -> HttpRespon
         pk=app.application_id), actor=request.user)
     messages.success(request, f"Disconnected {app.name}.")
     return _back(request, "connected-apps")
+
+
+@security_action
+def alert_answer_view(request: AuthenticatedHttpRequest, alert_id: str) -> HttpResponse:
+    """"This was me" / "This wasn't me" on an alert of the user's home (issue 29). An
+    action like the others: it needs the unlock (someone else holding this session must
+    not quietly close the alert of their own sign-in)."""
+    answers = request.POST.getlist("answer")  # exactly one: a repeated field is no answer
+    answered = alert_answer(user=request.user, event_id=parse_id(alert_id) or 0,
+                            answer=answers[0] if len(answers) == 1 else "",
+                            info=RequestInfo.of(request))
+    if answered is None:
+        messages.error(request, "Nothing was changed: that alert was answered already, or "
+                                "it is not one of yours from the last 30 days.")
+        return redirect("home")
+    if answered.answer == AlertAnswer.ME:
+        messages.success(request, "Thanks. The alert is closed.")
+        return redirect("home")
+    messages.warning(request, "Change your password now, below. That signs out every other "
+                              "session and forgets every other trusted device; tick \"Also "
+                              "revoke all my API tokens\" if you have any. Then check your "
+                              "sign-in factors.")
+    return redirect(f"/users/{request.user.pk}/#change-password")

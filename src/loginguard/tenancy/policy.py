@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from loginguard.tenancy.models import ClientAccount
     from loginguard.users.models import User
 
 
@@ -30,12 +31,18 @@ def factor_level_for(user: User) -> str:
     ``email`` when nothing says more."""
     account = user.account
     if account is not None:
-        level = account.factor_policy or (
-            account.reseller.accounts_factor_policy if account.reseller is not None
-            else "email")
-        if user.is_client_admin and account.admin_factor_policy:
-            level = stricter(level, account.admin_factor_policy)
-        return level
+        users_level, admins_level = account_levels(account)
+        return admins_level if user.is_client_admin else users_level
     if user.reseller is not None:
         return user.reseller.factor_policy
     return "email"
+
+
+def account_levels(account: ClientAccount) -> tuple[str, str]:
+    """The levels a client account asks of its users and of its admins."""
+    level = account.factor_policy or (
+        account.reseller.accounts_factor_policy if account.reseller is not None
+        else "email")
+    if account.admin_factor_policy:
+        return level, stricter(level, account.admin_factor_policy)
+    return level, level

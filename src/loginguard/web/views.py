@@ -4,15 +4,25 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_safe
 
+from loginguard.audit.events import ALERT_DAYS
 from loginguard.lib.paths import API_PREFIX
+from loginguard.overview import queries
+from loginguard.security.unlock import is_unlocked
+from loginguard.users.http import actor_of
 from loginguard.web.health import outage_cause, unavailable
 
 
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
+    """The signed-in home: the user's account at a glance (issue 29). Nothing on it is
+    secret, so it needs no unlock; every action on it does."""
     if not request.user.is_authenticated:
         return redirect("login")
-    return render(request, "web/home.html")
+    user = actor_of(request)
+    return render(request, "web/home.html", {
+        "home": queries.home(user), "alert_days": ALERT_DAYS,
+        "security_unlocked": is_unlocked(request),
+        "overview": user.kind == "reseller" or user.is_client_admin})
 
 
 @require_safe
