@@ -144,7 +144,10 @@ def test_the_charts_are_svg_without_script_under_their_own_csp(personas: Persona
             "default-src 'none'; style-src 'unsafe-inline'"
         svg = response.content.decode()
         assert "<script" not in svg
-        ElementTree.fromstring(svg)  # well-formed
+        assert ElementTree.fromstring(svg).get("width") == "720"  # well-formed, sized
+        narrow = alice.get(f"/accounts/{personas.account.pk}/overview/charts/{name}.svg"
+                           "?size=narrow").content.decode()
+        assert ElementTree.fromstring(narrow).get("width") == "360"  # the phone's drawing
     assert alice.get(f"/accounts/{personas.account.pk}/overview/charts/nope.svg") \
         .status_code == 404
 

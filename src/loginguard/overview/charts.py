@@ -42,9 +42,18 @@ def _svg(chart: pygal.graph.graph.Graph) -> bytes:
     return ElementTree.tostring(tree, encoding="utf-8")
 
 
-def _common(title: str) -> dict[str, object]:
-    return {"js": [], "title": title, "width": 720, "height": 360, "truncate_label": -1,
-            "legend_at_bottom": True, "legend_at_bottom_columns": 3, "show_y_guides": True,
+# Two drawings of each chart: WIDE for a desktop, NARROW for a phone (the page's <picture>
+# picks one by the screen's width), each shown at about its own size so the text keeps its
+# size instead of shrinking with the image.
+WIDE, NARROW = (720, 360), (360, 340)
+
+
+def _common(title: str, size: tuple[int, int]) -> dict[str, object]:
+    narrow = size == NARROW
+    return {"js": [], "title": title, "width": size[0], "height": size[1],
+            "explicit_size": True, "truncate_label": -1,
+            "legend_at_bottom_columns": 1 if narrow else 3,
+            "legend_at_bottom": True, "show_y_guides": True,
             "disable_xml_declaration": True, "margin": 12,
             "no_data_text": "Nothing yet", "truncate_legend": -1}
 
@@ -56,24 +65,26 @@ def whole_numbers(top: int) -> list[int]:
 
 
 def by_day(title: str, series: dict[str, list[int]], labels: dict[str, str],
-           days: list[date], colors: tuple[str, ...]) -> bytes:
+           days: list[date], colors: tuple[str, ...], size: tuple[int, int] = WIDE) -> bytes:
     """Stacked bars, one per day; the x axis names about six days whatever the period, so
     the labels stay readable on a phone."""
     top = max((sum(values) for values in zip(*series.values(), strict=True)), default=0)
-    chart = pygal.StackedBar(**_common(title), style=style(*colors), x_label_rotation=0,
+    chart = pygal.StackedBar(**_common(title, size), style=style(*colors), x_label_rotation=0,
                              show_minor_x_labels=False, y_labels=whole_numbers(top))
     chart.x_labels = [f"{day:%-d %b}" for day in days]
-    step = max(1, len(days) // 6)
+    step = max(1, len(days) // (3 if size == NARROW else 6))
     chart.x_labels_major = chart.x_labels[::step]
     for key, label in labels.items():
         chart.add(label, series[str(key)])
     return _svg(chart)
 
 
-def shares(title: str, parts: dict[str, int], labels: dict[str, str]) -> bytes:
+def shares(title: str, parts: dict[str, int], labels: dict[str, str],
+           size: tuple[int, int] = WIDE) -> bytes:
     """A horizontal bar per part (how many users have what), each labelled and with its
     number printed: easier to read than a pie."""
-    chart = pygal.HorizontalBar(**_common(title), style=style("#1d4ed8"), show_legend=False,
+    chart = pygal.HorizontalBar(**_common(title, size), style=style("#1d4ed8"),
+                                show_legend=False,
                                 print_values=True, y_labels=whole_numbers(max(parts.values())))
     chart.x_labels = list(labels.values())
     chart.add("Active users", [{"value": parts[key], "color": ADOPTION_COLORS[key]}

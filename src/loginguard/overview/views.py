@@ -46,6 +46,7 @@ from loginguard.users.models import User
 
 View = Callable[..., HttpResponse]
 CHARTS = ("sign-ins", "trouble", "factors")
+ADOPTION_SHORT = {"passkey": "Passkey", "app": "App only", "none": "Email only"}
 
 
 def page(view: View) -> View:
@@ -149,35 +150,39 @@ def chart_response(svg: bytes) -> HttpResponse:
 
 
 def draw(name: str, ids: Sequence[int], accounts: Sequence[ClientAccount],
-         days: int) -> bytes:
+         request: HttpRequest) -> bytes:
+    days = period(request)
+    size = charts.NARROW if request.GET.get("size") == "narrow" else charts.WIDE
     _, shown = window(days)
     if name == "sign-ins":
         return charts.by_day(f"Sign-ins per day, last {days} days",
                              sign_ins_by_day(ids, days), SIGNIN_SERIES, shown,
-                             charts.SIGN_IN_COLORS)
+                             charts.SIGN_IN_COLORS, size)
     if name == "trouble":
-        return charts.by_day(f"Failed passwords, lock-outs and untrusted sign-ins, last "
-                             f"{days} days", trouble_by_day(ids, days),
+        title = ("Failures and lock-outs" if size == charts.NARROW else
+                 "Failed passwords, lock-outs and untrusted sign-ins")
+        return charts.by_day(f"{title}, last {days} days", trouble_by_day(ids, days),
                              {str(k): v for k, v in TROUBLE_SERIES.items()}, shown,
-                             charts.TROUBLE_COLORS)
+                             charts.TROUBLE_COLORS, size)
     if name == "factors":
         share = adoption(accounts)
-        return charts.shares("Active users by their strongest sign-in factor",
+        return charts.shares("Active users by strongest factor",
                              {"passkey": share.passkey, "app": share.app, "none": share.none},
-                             ADOPTION_SERIES)
+                             ADOPTION_SHORT if size == charts.NARROW else ADOPTION_SERIES,
+                             size)
     raise Http404
 
 
 @page
 def account_chart(request: HttpRequest, account_id: str, name: str) -> HttpResponse:
     account = one_account(request, account_id)
-    return chart_response(draw(name, [account.pk], [account], period(request)))
+    return chart_response(draw(name, [account.pk], [account], request))
 
 
 @page
 def across_chart(request: HttpRequest, name: str) -> HttpResponse:
     accounts = across_accounts(request)
-    return chart_response(draw(name, [a.pk for a in accounts], accounts, period(request)))
+    return chart_response(draw(name, [a.pk for a in accounts], accounts, request))
 
 
 # --- CSV ---------------------------------------------------------------------------------
