@@ -167,7 +167,8 @@ def _session_question(request: AuthenticatedHttpRequest, session_id: str) -> tup
     target = _own(UserSession, request, session_id)
     started = localtime(target.created_at).strftime("%Y-%m-%d %H:%M")
     seen = localtime(target.last_seen_at).strftime("%Y-%m-%d %H:%M")
-    return (f"Sign out “{target.label}” ({target.browser} on {target.os}, {target.ip})?",
+    where = f"{target.browser_label}, {target.ip}" if target.named else target.ip
+    return (f"Sign out “{target.label}” ({where})?",
             f"Signed in {started}, last active {seen} (UTC). That browser goes back to the "
             "sign-in page at its next click.")
 

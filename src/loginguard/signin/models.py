@@ -31,7 +31,16 @@ class UserSession(models.Model):
     def label(self) -> str:
         """What tells it apart for people: the trusted device's name, else the browser."""
         device = self.device
-        return device.name if device is not None else f"{self.browser} on {self.os}"
+        return device.name if device is not None else self.browser_label
+
+    @property
+    def browser_label(self) -> str:
+        return f"{self.browser} on {self.os}"
+
+    @property
+    def named(self) -> bool:
+        """Its label says more than the browser (a trusted device with a name of its own)."""
+        return self.label != self.browser_label
 
 
 class TrustClaim(models.Model):
