@@ -4,6 +4,8 @@ refused, for its type or its CSP, would have no natural size), the CSV downloads
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
@@ -69,7 +71,7 @@ def test_home_and_overview_without_javascript(browser: Browser, stack: Stack) ->
         assert image.evaluate("img => img.complete && img.naturalWidth") == 720
     with page.expect_download() as download:
         page.get_by_role("link", name="Download CSV: Sign-ins per day").click()
-    text = open(download.value.path(), encoding="utf-8").read()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
     assert text.splitlines()[0] == "day,Trusted device,Emailed or recovery code,Passkey or app"
     page.get_by_role("link", name="2 Untrusted-device sign-ins").click()
     expect(page.get_by_role("table", name="Account security log")).to_contain_text(
