@@ -7,6 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from loginguard.overview.queries import PERIODS, account_figures, adoption
+from loginguard.overview.views import safe_cell
 from loginguard.tenancy.models import ClientAccount
 
 COLUMNS = ("account", "reseller", "users", "sign-ins", "failed passwords", "code lock-outs",
@@ -72,4 +73,4 @@ class Command(BaseCommand):
     def write_csv(self, rows: list[tuple[object, ...]]) -> None:
         writer = csv.writer(self.stdout)
         writer.writerow(COLUMNS)
-        writer.writerows(rows)
+        writer.writerows([[safe_cell(cell) for cell in row] for row in rows])
