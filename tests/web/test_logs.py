@@ -119,17 +119,20 @@ def test_under_json_every_line_serve_writes_is_json_and_cli_output_stays_apart(
     server = subprocess.Popen([*lg, "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
                               env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True)
+    answered = False
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+        deadline = time.monotonic() + 60  # a loaded CI machine starts workers slowly
+        while time.monotonic() < deadline and not answered:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                    break
+                    answered = True
             except OSError:
                 time.sleep(0.2)
     finally:
         server.terminate()
-        out, err = server.communicate(timeout=30)
+        # The stop is bounded by serve's workers_kill_timeout (20 s).
+        out, err = server.communicate(timeout=60)
+    assert answered, err
     lines = [line for line in err.splitlines() if line.strip()]
     assert out == "" and lines, (out, err)
     parsed = [json.loads(line) for line in lines]  # every line one JSON object

@@ -13,6 +13,7 @@ from loginguard.lib.metrics import clean_directory
 
 logger = logging.getLogger("loginguard.serve")
 RECYCLE_HOURS = 6
+KILL_AFTER_SECONDS = 20
 BIND_RE = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.\-]+):(\d{1,5})$")
 
 
@@ -72,6 +73,10 @@ class Command(BaseCommand):
             respawn_failed_workers=True,
             # Recycle workers now and then: a slow leak can't grow without bound.
             workers_lifetime=RECYCLE_HOURS * 3600,
+            # A stop (SIGTERM, a recycle) waits for requests in flight, but not for ever:
+            # a worker that has not stopped after this many seconds is killed, so a stop
+            # is bounded (systemd's own limit is 90 s) even on a loaded machine.
+            workers_kill_timeout=KILL_AFTER_SECONDS,
             log_dictconfig=server_logging(),
         ).serve()
 
