@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
+from django.db import connection
 from django.db.models import Exists, OuterRef, QuerySet
 
 from loginguard.devices.request_info import RequestInfo
@@ -45,6 +47,9 @@ class Factor:
     phishing_resistant: bool  # satisfies the account policy passkey
     # The rows that make a user have it (filtered by ``user``); None: every user has it.
     rows: Callable[[], QuerySet[Any]] | None = None
+    # The condition ``rows`` adds, in SQL, for the one-statement check of ``enrolled``
+    # (tests/factors/test_registry_sql.py compares the two for every factor).
+    rows_sql: str = ""
     proof: Proof | None = None  # what passing it adds to the sign-in's proofs
     check: Check | None = None  # a typed code of this factor (CODE, RECOVERY entries)
     # The pages' words: the "other ways" button, the heading, the field and what a wrong
@@ -74,6 +79,7 @@ FACTORS: tuple[Factor, ...] = (
            field_label="Verification code"),
     Factor("recovery_codes", "Recovery code", RECOVERY, strength=0, beyond_email=False,
            phishing_resistant=False, rows=lambda: RecoveryCode.objects.filter(used_at=None),
+           rows_sql="used_at IS NULL",
            proof=Proof.RECOVERY_CODE, check=_recovery_code, choose="Use a recovery code",
            prompt="Use a recovery code", field_label="Recovery code",
            wrong="That recovery code is not right, or it was used before. Each code works "
@@ -88,11 +94,32 @@ def _flags() -> dict[str, Exists]:
             for factor in COUNTED if factor.rows is not None}
 
 
+@cache
+def _enrolled_sql() -> str:
+    """``SELECT EXISTS (…), EXISTS (…), …``: one per counted factor, in COUNTED's order."""
+    quote = connection.ops.quote_name
+    checks = []
+    for factor in COUNTED:
+        assert factor.rows is not None
+        model = factor.rows().model
+        where = f"{quote(model._meta.get_field('user').column)} = %s"
+        if factor.rows_sql:
+            where += f" AND {factor.rows_sql}"
+        # Table and column names from the models, quoted; the user's id is a parameter.
+        table = quote(model._meta.db_table)
+        checks.append(f"EXISTS (SELECT 1 FROM {table} WHERE {where})")  # noqa: S608
+    return "SELECT " + ", ".join(checks)
+
+
 def enrolled(user: User) -> list[Factor]:
-    """The factors the user has, strongest first (the emailed code always): one query."""
-    found = User.objects.filter(pk=user.pk).values(**_flags()).first() or {}
-    return [factor for factor in FACTORS
-            if factor.rows is None or found.get(f"factor_{factor.key}")]
+    """The factors the user has, strongest first (the emailed code always): one plain
+    statement written once (a named selector: building the ORM's three-subquery statement
+    cost 0.6 ms of every /api/v1/me and every second step)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_enrolled_sql(), [user.pk] * len(COUNTED))
+        row = cursor.fetchone()
+    has = {factor.key for factor, flag in zip(COUNTED, row or (), strict=True) if flag}
+    return [factor for factor in FACTORS if factor.rows is None or factor.key in has]
 
 
 def of_entry(methods: list[str], entry: str) -> Factor | None:
