@@ -45,7 +45,6 @@ from loginguard.users.http import actor_of
 from loginguard.users.models import User
 
 View = Callable[..., HttpResponse]
-CHARTS = ("sign-ins", "trouble", "factors")
 ADOPTION_SHORT = {"passkey": "Passkey", "app": "App only", "none": "Email only"}
 
 
